@@ -1,0 +1,1 @@
+"""Low-level helpers shared by every subsystem: crypto, atomic files, hashing, locks, subprocess."""

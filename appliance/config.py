@@ -1,0 +1,156 @@
+"""Site configuration (``appliance.toml``) as pydantic models, and the one validator every config uses.
+
+Unknown keys are errors (a typo must not silently fall back to a default).  :func:`validate` turns a
+pydantic ``ValidationError`` into a :class:`ConfigError` that lists *every* problem at once, each as
+``<file>: <dotted.field>: <message>``.  Each subsystem owns one section class below; sections are
+independent so a site can set just the keys it cares about.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from appliance.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Base for config models: unknown keys are errors, values are immutable after load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def format_errors(source: str, err: ValidationError) -> list[str]:
+    problems = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e.get("loc", ())) or "(top level)"
+        msg = e.get("msg", "invalid")
+        if e.get("type") == "extra_forbidden":
+            msg = "unknown key (check the spelling against the documented keys)"
+        problems.append(f"{source}: {loc}: {msg}")
+    return problems
+
+
+def validate(model: type[M], data: Any, source: str) -> M:
+    """Validate ``data`` into ``model`` or raise ConfigError listing every problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(source, format_errors(source, err)) from None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Sections of appliance.toml
+# ----------------------------------------------------------------------------------------------------------
+
+
+class SiteSection(Strict):
+    name: str = "hospital"
+    # How `retrain` under systemd unlocks: a passphrase file readable only by the appliance user.
+    passphrase_file: str | None = None
+
+
+class AuditSection(Strict):
+    checkpoint_every: int = Field(default=100, ge=1, le=1_000_000)
+    origin: str | None = None  # signed-note origin line; defaults to "appliance/<site.name>"
+
+
+class KeysSection(Strict):
+    kdf_target_ms: int = Field(default=500, ge=1, le=60_000)
+
+
+class ScrubSection(Strict):
+    """PHI scrubber settings (owned by appliance.scrub)."""
+
+    spacy_model: str = "en_core_web_sm"  # package name or a directory path; never downloaded
+    language: str = "en"
+    score_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
+    disabled_recognizers: list[str] = []
+    enabled_recognizers: list[str] = []  # empty = all registered
+    allow_list: list[str] = []  # words never treated as PHI (drug names, abbreviations)
+    deny_list: list[str] = []  # words always treated as PHI (e.g. local facility names)
+    context_words: dict[str, list[str]] = {}  # entity type -> extra context words
+    operators: dict[str, Literal["surrogate", "tag", "redact", "keep"]] = {}
+    default_operator: Literal["surrogate", "tag", "redact", "keep"] = "surrogate"
+    date_mode: Literal["shift", "year_only"] = "shift"
+    date_shift_max_days: int = Field(default=365, ge=1, le=3650)
+    workers: int = Field(default=2, ge=1, le=256)
+    batch_size: int = Field(default=32, ge=1, le=4096)
+
+
+class VaultSection(Strict):
+    """Vault and ingest settings (owned by appliance.vault and appliance.curate)."""
+
+    chunk_size: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
+    jsonl_text_field: str = "text"
+    csv_text_column: str = "text"
+    max_file_bytes: int = Field(default=1 << 30, ge=1)
+    max_record_chars: int = Field(default=200_000, ge=1)
+    min_record_chars: int = Field(default=20, ge=0)
+    max_symbol_ratio: float = Field(default=0.35, ge=0.0, le=1.0)
+    max_repeated_line_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
+    min_latin_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
+    dedup_threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    dedup_num_perm: int = Field(default=128, ge=16, le=1024)
+    dedup_shingle: int = Field(default=5, ge=1, le=32)
+    batch_records: int = Field(default=500, ge=1)
+
+
+class GateSection(Strict):
+    max_old_ppl_regression: float = Field(default=0.05, ge=0.0)  # relative, 0.05 = 5 % worse allowed
+    min_new_ppl_improvement: float = Field(default=0.0)  # relative improvement required on new data
+    max_phi_rate_increase: float = Field(default=0.0, ge=0.0)  # detections / 1k tokens
+
+
+class RetrainSection(Strict):
+    replay_fraction: float = Field(default=0.25, ge=0.0, le=1.0)
+    lr_rewarm_fraction: float = Field(default=0.5, gt=0.0, le=1.0)
+    schedule: Literal["cosine", "wsd"] = "cosine"
+    recipe: str | None = None  # a recipe path; defaults to the champion's recipe
+    gate: GateSection = GateSection()
+
+
+class SiteConfig(Strict):
+    site: SiteSection = SiteSection()
+    audit: AuditSection = AuditSection()
+    keys: KeysSection = KeysSection()
+    scrub: ScrubSection = ScrubSection()
+    vault: VaultSection = VaultSection()
+    retrain: RetrainSection = RetrainSection()
+
+
+def load_site_config(path: Path) -> SiteConfig:
+    """Read and validate ``appliance.toml``; a missing file means all defaults."""
+    if not path.exists():
+        return SiteConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(str(path), [f"{path}: not valid TOML: {e}"]) from None
+    return validate(SiteConfig, data, str(path))
+
+
+DEFAULT_TOML = """\
+# appliance site configuration. Every key is optional; unknown keys are errors.
+[site]
+name = "hospital"
+
+[audit]
+checkpoint_every = 100      # write a signed checkpoint every N entries (and on every export)
+
+[scrub]
+spacy_model = "en_core_web_sm"   # spaCy package name or a directory; never downloaded
+default_operator = "surrogate"    # surrogate | tag | redact | keep
+date_mode = "shift"               # shift | year_only
+
+[vault]
+dedup_threshold = 0.8
+
+[retrain]
+replay_fraction = 0.25
+"""

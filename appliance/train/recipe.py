@@ -1,0 +1,224 @@
+"""Training recipes: YAML → validated pydantic models, ``--set key=value`` overrides, resume-critical diff.
+
+A recipe is data: every component is chosen from an allow-list (arch, preset, schedule, precision), never
+by import path.  Loading gathers every problem at once (:func:`appliance.config.validate`); unknown keys are
+errors.  :func:`critical_view` is the part of a recipe that a resumed run must not change silently.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from appliance.config import Strict, validate
+from appliance.errors import ConfigError, InputError
+from appliance.train.presets import ARCHS, PRESETS
+
+
+class RunSection(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    nproc: int = Field(default=1, ge=1, le=1024)  # ranks on this host
+    hostfile: str | None = None  # DeepSpeed hostfile for multi-node runs
+    master_port: int | None = Field(default=None, ge=1024, le=65535)
+
+
+class InitSection(Strict):
+    arch: Literal["llama", "qwen2", "deepseek_v3"]
+    preset: Literal["tiny", "small", "1.5b", "7b"] = "tiny"
+    vocab_size: int | None = Field(default=None, ge=260, le=262144)  # default: the preset's
+
+
+class ModelSection(Strict):
+    init: InitSection | None = None
+    path: str | None = None  # a local HF directory (safetensors only)
+    registry: str | None = None  # a registered model version
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        n = sum(x is not None for x in (self.init, self.path, self.registry))
+        if n != 1:
+            raise ValueError("give exactly one of model.init, model.path, model.registry")
+        return self
+
+
+class DataSection(Strict):
+    sources: list[str] = ["*"]  # vault source names; "*" = all
+    seq_len: int = Field(default=128, ge=8, le=131072)
+    heldout_fraction: float = Field(default=0.05, ge=0.0, le=0.5)
+    max_eval_samples: int = Field(default=64, ge=1)
+
+
+class LoraSection(Strict):
+    r: int = Field(default=16, ge=1, le=1024)
+    alpha: int = Field(default=32, ge=1)
+    dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] | None = None  # default: every attention/MLP projection
+
+
+class TrainSection(Strict):
+    seed: int = 1234
+    max_steps: int = Field(default=40, ge=1)
+    micro_batch_size: int = Field(default=2, ge=1)
+    grad_accum: int = Field(default=1, ge=1)
+    lr: float = Field(default=3e-4, gt=0.0, le=1.0)
+    warmup_steps: int = Field(default=5, ge=0)
+    schedule: Literal["cosine", "linear", "wsd", "constant"] = "cosine"
+    min_lr_ratio: float = Field(default=0.1, ge=0.0, le=1.0)
+    decay_fraction: float = Field(default=0.2, gt=0.0, le=1.0)  # wsd: share of steps spent decaying
+    weight_decay: float = Field(default=0.01, ge=0.0)
+    betas: tuple[float, float] = (0.9, 0.95)
+    grad_clip: float = Field(default=1.0, ge=0.0)  # 0 = off
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    zero_stage: int = Field(default=2, ge=0, le=3)
+    offload: Literal["none", "optimizer", "optimizer_and_params"] = "none"
+    gradient_checkpointing: bool = False
+    lora: LoraSection | None = None
+
+    @model_validator(mode="after")
+    def _checks(self):
+        if self.warmup_steps >= self.max_steps and self.max_steps > 1:
+            raise ValueError("warmup_steps must be smaller than max_steps")
+        if self.offload == "optimizer_and_params" and self.zero_stage != 3:
+            raise ValueError("offload: optimizer_and_params needs zero_stage: 3")
+        if self.offload == "optimizer" and self.zero_stage == 0:
+            raise ValueError("offload: optimizer needs zero_stage 1, 2 or 3")
+        return self
+
+
+class CheckpointSection(Strict):
+    every: int = Field(default=10, ge=1)
+    keep_last: int = Field(default=2, ge=1)
+
+
+class EvalSection(Strict):
+    every: int | None = Field(default=20, ge=1)  # null = only at the end
+    early_stopping_patience: int | None = Field(default=None, ge=1)  # evals without improvement
+
+
+class Recipe(Strict):
+    run: RunSection
+    model: ModelSection
+    data: DataSection = DataSection()
+    train: TrainSection = TrainSection()
+    checkpoint: CheckpointSection = CheckpointSection()
+    eval: EvalSection = EvalSection()
+
+    @property
+    def world_size_hint(self) -> int:
+        return self.run.nproc
+
+    def global_batch(self, world_size: int) -> int:
+        return self.train.micro_batch_size * self.train.grad_accum * world_size
+
+
+def _parse_value(raw: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
+def apply_overrides(data: dict, overrides: list[str], source: str) -> dict:
+    """Apply ``key.sub=value`` strings (YAML-typed values) to a recipe dict; all bad ones reported together."""
+    problems = []
+    for item in overrides:
+        if "=" not in item:
+            problems.append(f"--set {item}: expected key=value")
+            continue
+        key, raw = item.split("=", 1)
+        parts = [p for p in key.strip().split(".") if p]
+        if not parts:
+            problems.append(f"--set {item}: empty key")
+            continue
+        node = data
+        for p in parts[:-1]:
+            nxt = node.get(p)
+            if nxt is None:
+                nxt = node[p] = {}
+            if not isinstance(nxt, dict):
+                problems.append(f"--set {item}: {p} is not a section")
+                break
+            node = nxt
+        else:
+            node[parts[-1]] = _parse_value(raw)
+    if problems:
+        raise ConfigError(source, problems)
+    return data
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Read a YAML recipe, apply ``--set`` overrides, validate (every problem reported at once)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot read recipe {path}: {e.strerror or e}",
+                         hint="appliance train --config appliance/recipes/tiny_llama_full.yaml") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(str(path), [f"{path}: not valid YAML: {e}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), [f"{path}: the top level must be a mapping"])
+    data = apply_overrides(data, list(overrides or []), str(path))
+    return validate(Recipe, data, str(path))
+
+
+def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
+    return validate(Recipe, data, source)
+
+
+def recipe_to_dict(recipe: Recipe) -> dict:
+    return recipe.model_dump(mode="json")
+
+
+# Settings a resumed run must keep (or name in --allow-change).  world_size is never allowed to change
+# here: ZeRO partitions and per-rank RNG streams are saved per rank (see checkpoint.py).
+CRITICAL_KEYS = (
+    "model",
+    "data.sources",
+    "data.seq_len",
+    "data.heldout_fraction",
+    "train.seed",
+    "train.max_steps",
+    "train.micro_batch_size",
+    "train.grad_accum",
+    "train.lr",
+    "train.warmup_steps",
+    "train.schedule",
+    "train.min_lr_ratio",
+    "train.decay_fraction",
+    "train.weight_decay",
+    "train.betas",
+    "train.precision",
+    "train.zero_stage",
+    "train.lora",
+)
+NEVER_CHANGEABLE = ("world_size", "model", "train.lora", "train.zero_stage", "train.precision")
+
+
+def critical_view(recipe_dict: dict) -> dict[str, Any]:
+    """The resume-critical settings of a recipe, by dotted key."""
+    out = {}
+    for key in CRITICAL_KEYS:
+        node: Any = recipe_dict
+        for p in key.split("."):
+            node = node.get(p) if isinstance(node, dict) else None
+        out[key] = node
+    return out
+
+
+def diff_critical(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """``[(key, old, new)]`` for every critical setting that differs."""
+    keys = sorted(set(old) | set(new))
+    return [(k, old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k)]
+
+
+__all__ = ["Recipe", "load_recipe", "apply_overrides", "recipe_from_dict", "recipe_to_dict", "critical_view",
+           "diff_critical", "CRITICAL_KEYS", "NEVER_CHANGEABLE", "ARCHS", "PRESETS"]
