@@ -74,6 +74,8 @@ class ScrubSection(Strict):
     enabled_recognizers: list[str] = []  # empty = all registered
     allow_list: list[str] = []  # words never treated as PHI (drug names, abbreviations)
     deny_list: list[str] = []  # words always treated as PHI (e.g. local facility names)
+    deny_by_type: dict[str, list[str]] = {}  # entity type -> words always treated as PHI of that type
+    thresholds: dict[str, float] = {}  # entity type -> minimum score (overrides score_threshold)
     context_words: dict[str, list[str]] = {}  # entity type -> extra context words
     operators: dict[str, Literal["surrogate", "tag", "redact", "keep"]] = {}
     default_operator: Literal["surrogate", "tag", "redact", "keep"] = "surrogate"
@@ -102,15 +104,29 @@ class VaultSection(Strict):
 
 
 class GateSection(Strict):
+    """Evaluation gate of `appliance retrain` and the probe sizes `appliance eval` uses (owned by evaluate)."""
+
     max_old_ppl_regression: float = Field(default=0.05, ge=0.0)  # relative, 0.05 = 5 % worse allowed
     min_new_ppl_improvement: float = Field(default=0.0)  # relative improvement required on new data
     max_phi_rate_increase: float = Field(default=0.0, ge=0.0)  # detections / 1k tokens
+    # The PHI probe samples text, so a difference is counted only beyond this many standard errors of the
+    # (Poisson) detection counts: a gate that rejects on sampling noise would block every retrain.
+    phi_noise_sigmas: float = Field(default=2.0, ge=0.0)
+    phi_samples: int = Field(default=16, ge=1, le=10_000)
+    phi_tokens: int = Field(default=64, ge=1, le=4096)
+    memorization_records: int = Field(default=32, ge=0)
+    memorization_prefix_tokens: int = Field(default=32, ge=1)
+    memorization_k: int = Field(default=16, ge=1)
+    max_eval_records: int = Field(default=256, ge=1)  # per evaluated set (stable sample by record-id hash)
+    seed: int = 0
 
 
 class RetrainSection(Strict):
-    replay_fraction: float = Field(default=0.25, ge=0.0, le=1.0)
-    lr_rewarm_fraction: float = Field(default=0.5, gt=0.0, le=1.0)
+    replay_fraction: float = Field(default=0.25, ge=0.0, lt=1.0)  # share of the training mix from old records
+    lr_rewarm_fraction: float = Field(default=0.5, gt=0.0, le=1.0)  # of the original peak lr
     schedule: Literal["cosine", "wsd"] = "cosine"
+    warmup_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)  # share of steps spent re-warming
+    max_steps: int | None = Field(default=None, ge=1)  # default: the champion's recipe's max_steps
     recipe: str | None = None  # a recipe path; defaults to the champion's recipe
     gate: GateSection = GateSection()
 

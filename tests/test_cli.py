@@ -44,7 +44,7 @@ def test_config_errors_listed_at_once(home, cli):
     home.config_path.write_text('[audit]\ncheckpoint_every = 0\nbogus = 1\n[scrub]\nscore_threshold = "high"\n')
     p = cli("config", "check", home=home)
     assert p.returncode == 2
-    assert p.stderr.count("appliance.toml:") == 3, p.stderr
+    assert p.stderr.count("  - ") == 3 and "3 problems found" in p.stderr, p.stderr
     from appliance.config import load_site_config
     from appliance.errors import ConfigError
     import pytest
@@ -63,4 +63,4 @@ def test_network_refused_inside_cli_process():
         "try:\n    socket.getaddrinfo('example.org', 443)\nexcept ConnectionRefusedError as e:\n    print('refused', e)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.count("refused") == 2
+    assert out.count("refused appliance:") == 2, out

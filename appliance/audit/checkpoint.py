@@ -179,3 +179,48 @@ def list_checkpoints(directory: Path) -> list[tuple[int, Path]]:
         if p.stem.isdigit():
             out.append((int(p.stem), p))
     return sorted(out)
+
+
+# -- checkpoints of a home's log ------------------------------------------------------------------------------
+
+
+def origin_for(home) -> str:
+    """``audit.origin`` from the site config, else ``appliance/<site.name>``."""
+    from appliance.config import load_site_config
+
+    cfg = load_site_config(home.config_path)
+    return cfg.audit.origin or f"appliance/{key_name(cfg.site.name)}"
+
+
+def write_for_home(home, signer) -> tuple[Path, Checkpoint]:
+    """Sign the tree head of the whole log and write ``<size>.note``.  The caller holds the audit lock.
+
+    An existing note for the same size is replaced only if it states the same root; a different root
+    there is evidence of tampering and is kept (IntegrityError).
+    """
+    from appliance.audit import log
+
+    log.ensure_dirs(home)
+    cr, offset = log.current_tree(home)
+    root = cr.root
+    path = Path(home.checkpoints_dir) / f"{cr.size}.note"
+    if path.exists():
+        try:
+            old = parse(path.read_bytes(), str(path))
+        except IntegrityError:
+            old = None
+        if old is None or old.root != root:
+            raise IntegrityError(
+                f"{path.name} already exists and states a different tree root than the log now has",
+                hint="appliance audit verify",
+            )
+    text = sign_checkpoint(origin_for(home), cr.size, root, signer)
+    path = write(home.checkpoints_dir, text, cr.size)
+    log.save_state(home, cr, offset)
+    return path, parse(text, str(path))
+
+
+def last_size(home) -> int:
+    """Size of the newest checkpoint in the home (0 if none)."""
+    cps = list_checkpoints(home.checkpoints_dir)
+    return cps[-1][0] if cps else 0

@@ -64,9 +64,12 @@ def entry_leaf(entry: dict) -> bytes:
 
 
 def ensure_dirs(home: Home) -> None:
+    """Create audit/ and audit/checkpoints/ (0700) inside an existing home; never create the home itself."""
+    if not home.audit_dir.is_dir() and not home.root.is_dir():
+        home.require_initialized()
     for d in (home.audit_dir, home.checkpoints_dir):
         if not d.is_dir():
-            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            d.mkdir(exist_ok=True, mode=0o700)
 
 
 def new_entry(seq: int, prev: str, action: str, obj: dict | None, outcome: str) -> dict:
@@ -190,7 +193,10 @@ def _tail(home: Home, f) -> tuple[int, str]:
         rep = new_entry(seq, prev, "audit.repair", {"discarded_bytes": len(line), "reason": "torn final line"}, "ok")
         _write_line(f, rep)
         return seq + 1, rep["hash"]
-    entry = parse_line(line, -1)
+    try:
+        entry = parse_line(line, -1)
+    except IntegrityError:
+        entry = {}
     seq, h = entry.get("seq"), entry.get("hash")
     if not isinstance(seq, int) or not isinstance(h, str) or len(h) != 64:
         raise IntegrityError(

@@ -12,8 +12,13 @@ import os
 import sys
 from typing import Annotated, Optional
 
-import click
 import typer
+
+try:  # typer ≥ 0.20 vendors click; its exceptions are the ones raised
+    from typer._click.exceptions import ClickException, UsageError as ClickUsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException, UsageError as ClickUsageError
+from typer.exceptions import Abort as TyperAbort
 
 from appliance import __version__
 from appliance.cli._common import err_console, state
@@ -112,15 +117,15 @@ def run(argv: list[str] | None = None) -> None:
             raise
         _report(e)
         sys.exit(e.exit_code)
-    except click.exceptions.Abort:
+    except TyperAbort:
         err_console.print("interrupted")
         sys.exit(INTERRUPTED)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(INTERRUPTED)
-    except click.ClickException as e:
+    except ClickException as e:
         e.show()
-        sys.exit(USAGE if isinstance(e, click.UsageError) else e.exit_code)
+        sys.exit(USAGE if isinstance(e, ClickUsageError) else e.exit_code)
     except Exception as e:  # an unexpected failure: one line, traceback only on request
         if debug:
             raise

@@ -28,6 +28,12 @@ EPONYMS = frozenset(
     ludwig ludwigs bartholin skene cowper bowman buerger takayasu kimura behcet behcets stevens johnson
     """.split()
 )
+# Eponyms whose possessive alone ("Parkinson's", "Crohn's") means the disease, not a person.
+STRONG_EPONYMS = frozenset(
+    """parkinson alzheimer crohn hodgkin cushing addison huntington hashimoto raynaud tourette kaposi sjogren
+    meniere paget barrett dupuytren korsakoff wernicke broca hirschsprung peyronie behcet burkitt wilms ewing
+    kawasaki marfan brugada guillain barre osgood perthes bartholin takayasu buerger""".split()
+)
 EPONYM_HEADS = frozenset(
     """disease diseases syndrome syndromes sign signs test tests catheter catheters position procedure scale score
     palsy lymphoma sarcoma tumor tumour disorder maneuver manoeuvre reflex reflexes phenomenon fracture fractures
@@ -72,7 +78,7 @@ CLINICAL_WORDS = frozenset(
     dobutamine phenylephrine neosynephrine milrinone nicardipine cleviprex esmolol alteplase tpa
     protamine vitamin k kayexalate sevelamer renvela calcitriol cinacalcet sensipar zinc saline
     lactated ringers dextrose albumin tdap pneumovax prevnar shingrix flu covid moderna pfizer
-    ensure glucerna boost nepro jevity osmolite
+    ensure glucerna boost nepro jevity osmolite medicare medicaid tricare medigap cobra
     patient pt pts nurse rn lpn np md do pa cna charge attending resident intern fellow hospitalist
     provider physician surgeon anesthesia cardiology neurology oncology nephrology pulmonology gi ent
     admission admitted discharge discharged history physical assessment plan impression diagnosis
@@ -137,6 +143,7 @@ class Lexicon:
     first_names: frozenset[str]  # lower-case
     female_first: frozenset[str]
     surnames: frozenset[str]  # lower-case
+    common_surnames: frozenset[str]  # the 6,000 most frequent, minus everyday English words
     common_first: frozenset[str]  # frequent first names, safe to take alone when capitalised
     cities: frozenset[str]  # lower-case US city names (and multi-word)
     counties: frozenset[str]
@@ -203,12 +210,14 @@ def lexicon() -> Lexicon:
         english = set(top_n_list("en", 3000))
     except ImportError:
         pass
-    clinical = set(CLINICAL_WORDS) | set(EPONYMS)
+    clinical = set(CLINICAL_WORDS) | set(STRONG_EPONYMS)
     first = {n for n in set(female) | set(male) if len(n) > 1}
     return Lexicon(
         first_names=frozenset(first - clinical),
         female_first=frozenset(female),
         surnames=frozenset({n for n in surnames if len(n) > 1} - clinical),
+        # everyday words among frequent surnames ("good", "long") are dropped unless very frequent as names
+        common_surnames=frozenset(set(surnames[:6000]) - (english - set(surnames[:400])) - clinical - AMBIGUOUS_NAME_WORDS),
         common_first=frozenset(common_first - AMBIGUOUS_NAME_WORDS - clinical),
         cities=frozenset(cities - clinical - AMBIGUOUS_NAME_WORDS),
         counties=frozenset(counties),

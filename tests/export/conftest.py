@@ -38,14 +38,15 @@ def synthetic_lines(n: int = 400, seed: int = 0) -> list[str]:
 
 def build_tokenizer(out_dir: Path, vocab_size: int = 384):
     """Train a byte-level BPE (GPT-2 style pre-tokenizer) and save it as a PreTrainedTokenizerFast."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tok.train_from_iterator(synthetic_lines(), trainer=trainer)
@@ -56,8 +57,26 @@ def build_tokenizer(out_dir: Path, vocab_size: int = 384):
     return fast
 
 
+def _train_briefly(model, tok, steps: int) -> None:
+    """A few optimizer steps on the synthetic text: a trained model's logits are peaked like a real one's,
+    so quantized top-1 agreement measures quantization error rather than ties in random noise."""
+    import torch
+
+    lines = synthetic_lines()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for step in range(steps):
+        batch = lines[(step * 16) % len(lines):][:16]
+        enc = tok(batch, return_tensors="pt", padding=True)
+        labels = enc["input_ids"].masked_fill(enc["attention_mask"] == 0, -100)
+        loss = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], labels=labels).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+
+
 def build_tiny_model(arch: str, out_dir: Path, *, seed: int = 0, vocab_size: int = 384,
-                     tie_embeddings: bool | None = None) -> Path:
+                     tie_embeddings: bool | None = None, train_steps: int = 30) -> Path:
     """Write a random-init tiny ``arch`` model + tokenizer into ``out_dir``; returns the directory."""
     import torch
     from transformers import (
@@ -92,11 +111,7 @@ def build_tiny_model(arch: str, out_dir: Path, *, seed: int = 0, vocab_size: int
                 layer.mlp.gate.e_score_correction_bias.uniform_(-0.05, 0.05)
     else:
         raise ValueError(arch)
-    # random-init weights are tiny; scale them up a little so logits differ meaningfully between tokens
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() >= 2:
-                p.mul_(2.0)
+    _train_briefly(model, tok, steps=train_steps)
     model.eval()
     model.save_pretrained(out_dir)
     return out_dir

@@ -1,0 +1,119 @@
+"""Tamper-evident audit log: hash-chained JSON Lines, an RFC 6962 Merkle tree, signed checkpoints.
+
+Public API (everything else in the package is internal to it):
+
+- :func:`record` appends one entry (``action`` dotted, ``object`` ids and counts — never PHI); with a signer
+  it writes a signed checkpoint every ``audit.checkpoint_every`` entries.
+- :func:`checkpoint` signs the current tree head now; :func:`verify` walks chain, tree and checkpoints.
+- :func:`read_entries` filters entries; :func:`export` / :func:`verify_export` move evidence off the host.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+from appliance.audit.export import FORMATS, ExportFormat, register_format, verify_export
+from appliance.audit.verify import VerifyReport, verify, verify_and_record
+from appliance.home import Home
+
+__all__ = [
+    "FORMATS",
+    "ExportFormat",
+    "VerifyReport",
+    "checkpoint",
+    "export",
+    "read_entries",
+    "record",
+    "register_format",
+    "verify",
+    "verify_and_record",
+    "verify_export",
+]
+
+
+def _checkpoint_every(home: Home) -> int:
+    from appliance.config import AuditSection, load_site_config
+    from appliance.errors import ConfigError
+
+    try:
+        return load_site_config(home.config_path).audit.checkpoint_every
+    except ConfigError:  # a broken config is reported by the command that reads it; keep auditing
+        return AuditSection().checkpoint_every
+
+
+def record(home: Home, action: str, object: dict | None = None, outcome: str = "ok", signer: Any = None) -> dict:
+    """Append one entry and return it.
+
+    Safe across processes (an exclusive file lock around read-tail / write / fsync).  When ``signer`` is
+    given and ``checkpoint_every`` entries were added since the newest checkpoint, also writes a signed one.
+    """
+    from appliance._internal.locks import file_lock
+    from appliance.audit.checkpoint import last_size, write_for_home
+    from appliance.audit import log
+
+    log.ensure_dirs(home)
+    every = _checkpoint_every(home) if signer is not None else 0
+    with file_lock(home.audit_lock_path):
+        entry = log.append(home, action, object, outcome)
+        if signer is not None and entry["seq"] + 1 - last_size(home) >= every:
+            write_for_home(home, signer)
+    return entry
+
+
+def checkpoint(home: Home, signer: Any) -> Path:
+    """Write a signed checkpoint of the whole log now; returns ``audit/checkpoints/<size>.note``."""
+    from appliance._internal.locks import file_lock
+    from appliance.audit.checkpoint import last_size, write_for_home
+    from appliance.audit import log
+
+    log.ensure_dirs(home)
+    with file_lock(home.audit_lock_path):
+        path, _cp = write_for_home(home, signer)
+    return path
+
+
+def read_entries(
+    home: Home,
+    since: str | None = None,
+    until: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+) -> Iterator[dict]:
+    """Entries in order, filtered: ``since`` inclusive / ``until`` exclusive (ISO; a bare date as ``until``
+    means through that day), ``action`` exact, a prefix (``vault`` → ``vault.*``) or a glob, ``actor`` exact."""
+    from fnmatch import fnmatchcase
+
+    from appliance.audit import log
+    from appliance.audit.export import in_range, parse_time
+
+    lo, hi = parse_time(since), parse_time(until, end=True)
+    length, _ = log.snapshot(home)
+    for i, (_off, line) in enumerate(log.iter_lines(home.audit_log_path, 0, length)):
+        if not line.endswith(b"\n"):
+            break  # a torn last line is not an entry
+        e = log.parse_line(line, i)
+        if action and not (
+            e.get("action") == action or str(e.get("action", "")).startswith(action + ".") or fnmatchcase(str(e.get("action")), action)
+        ):
+            continue
+        if actor and e.get("actor") != actor:
+            continue
+        if not in_range(e, lo, hi):
+            continue
+        yield e
+
+
+def export(
+    home: Home,
+    fmt: str,
+    out: Path,
+    since: str | None = None,
+    until: str | None = None,
+    signer: Any = None,
+) -> dict:
+    """Write a verifiable export (see :mod:`appliance.audit.export`); checkpoints first and audits itself."""
+    from appliance.audit.export import export as _export
+
+    return _export(home, fmt, Path(out), since, until, signer)
+

@@ -1,0 +1,71 @@
+"""Signed USB bundles: spec → lock → build (staging host) → verify → install / upgrade (air-gapped host).
+
+Public API:
+
+- :func:`load_spec` (``bundles/*.toml``), :func:`lock` (hash-pinned lock for the target), :func:`build`
+  (wheels, models, installer, hardening, SBOM, MANIFEST.json + vendor signature),
+- :func:`verify` (signature against the pinned vendor key, every hash, nothing unlisted),
+- :func:`upgrade` (the installed, pinned ``install.sh`` installs a newer bundle; rollback refused).
+
+Each action is audited when a home exists.  The trust anchor is ``installer/vendor.pub.pem``: the copy the
+running appliance was installed with, else the source checkout's (development), never the bundle's own.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from appliance.bundle.build import build_bundle, lock_spec
+from appliance.bundle.install import audit, upgrade
+from appliance.bundle.manifest import verify_bundle
+from appliance.bundle.spec import BundleSpec, load_spec
+from appliance.errors import ApplianceError, UsageError
+from appliance.home import Home
+
+__all__ = ["BundleSpec", "build", "load_spec", "lock", "pinned_public_key", "upgrade", "verify"]
+
+
+def pinned_public_key(explicit: Path | None = None) -> tuple[bytes, Path]:
+    """The vendor public key to trust: ``explicit``, else the installed copy, else the source checkout's."""
+    candidates = [Path(explicit)] if explicit else [
+        Path(sys.prefix) / "share" / "appliance" / "installer" / "vendor.pub.pem",
+        Path(__file__).resolve().parents[2] / "installer" / "vendor.pub.pem",
+    ]
+    for c in candidates:
+        if c.is_file():
+            return c.read_bytes(), c
+    raise UsageError("no pinned vendor public key found", hint="pass --pubkey installer/vendor.pub.pem")
+
+
+def lock(spec_path: Path, progress=lambda m: None) -> dict:
+    """Write the spec's hash-pinned lock for its target (staging host, needs the package index)."""
+    return lock_spec(load_spec(spec_path), progress=progress)
+
+
+def build(spec_path: Path, out: Path, vendor_key: Path, *, version: str | None = None,
+          installer_dir: Path | None = None, home: Home | None = None, progress=lambda m: None) -> dict:
+    """Build and sign the bundle described by ``spec_path`` into ``out``."""
+    spec = load_spec(spec_path, version=version)
+    try:
+        result = build_bundle(spec, out, vendor_key, installer_dir=installer_dir, progress=progress)
+    except ApplianceError as e:
+        audit(home, "bundle.build", {"bundle": spec.name, "version": spec.version}, outcome=f"error:{type(e).__name__}")
+        raise
+    audit(home, "bundle.build", {"bundle": spec.name, "version": spec.version, "files": result["files"],
+                                 "key": result["key_fingerprint"][:16]})
+    return result
+
+
+def verify(bundle_dir: Path, *, pubkey: Path | None = None, home: Home | None = None) -> dict:
+    """Verify a bundle against the pinned vendor key; raises IntegrityError (exit 3) on any problem."""
+    pem, key_path = pinned_public_key(pubkey)
+    try:
+        report = verify_bundle(Path(bundle_dir), pem)
+    except ApplianceError as e:
+        audit(home, "bundle.verify", {"bundle": Path(bundle_dir).name, "problems": len(e.details) or 1},
+              outcome="failed")
+        raise
+    report["pubkey"] = str(key_path)
+    audit(home, "bundle.verify", {"bundle": report["name"], "version": report["version"], "files": report["files"]})
+    return report

@@ -1,0 +1,78 @@
+"""`appliance bundle` (lock, build, verify) and `appliance upgrade --bundle DIR`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from appliance.cli._common import JsonOpt, console, emit, err_console, get_home, kv_table
+
+app = typer.Typer(help="Build and verify signed offline bundles (USB).")
+
+SpecOpt = Annotated[Path, typer.Option("--spec", help="Bundle spec, e.g. bundles/cpu.toml.", dir_okay=False)]
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="bundle")
+    root.command("upgrade")(upgrade_cmd)
+
+
+def _progress(msg: str) -> None:
+    err_console.print(f"[dim]·[/] {msg}", markup=True)
+
+
+@app.command("lock")
+def lock_cmd(spec: SpecOpt, json_out: JsonOpt = False) -> None:
+    """Resolve the spec's requirements for its target and write the hash-pinned lock (staging host)."""
+    from appliance.bundle import lock
+
+    emit(lock(spec, progress=_progress), json_out, lambda r: console.print(kv_table("lock written", r)))
+
+
+@app.command("build")
+def build_cmd(
+    spec: SpecOpt,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output directory (must not exist).")],
+    vendor_key: Annotated[Path, typer.Option("--vendor-key", help="Vendor EC P-256 private key (PEM).",
+                                             dir_okay=False)],
+    version: Annotated[Optional[str], typer.Option("--version", help="Override the spec's bundle version.")] = None,
+    installer_dir: Annotated[Optional[Path], typer.Option("--installer-dir",
+                                                          help="installer/ to ship (default: the checkout's).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Download/build every wheel, copy models, installer and hardening; write SBOM + signed MANIFEST.json."""
+    from appliance.bundle import build
+
+    result = build(spec, out, vendor_key, version=version, installer_dir=installer_dir, home=get_home(),
+                   progress=_progress)
+    emit(result, json_out, lambda r: console.print(kv_table(f"bundle {r['name']} {r['version']}", {
+        k: r[k] for k in ("bundle", "wheels", "built_from_sdist", "models", "files", "total_bytes",
+                          "key_fingerprint")})))
+
+
+@app.command("verify")
+def verify_cmd(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory (e.g. the USB mount).")],
+    pubkey: Annotated[Optional[Path], typer.Option("--pubkey", help="Vendor public key (default: pinned).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check the signature, every file hash, and that nothing was added (exit 0 or 3)."""
+    from appliance.bundle import verify
+
+    emit(verify(bundle, pubkey=pubkey, home=get_home()), json_out,
+         lambda r: console.print(kv_table("bundle verified", {k: r[k] for k in (
+             "bundle", "name", "version", "files", "total_bytes", "key_fingerprint", "pubkey")})))
+
+
+def upgrade_cmd(
+    bundle: Annotated[Path, typer.Option("--bundle", help="The new bundle (e.g. the USB mount).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Install a newer signed bundle next to this one with the pinned installer (rollback refused)."""
+    from appliance.bundle import upgrade
+
+    result = upgrade(bundle, home=get_home())
+    emit(result, json_out, lambda r: console.print(
+        f"upgraded {r['prefix']}: {r['from']} -> {r['to']}" if r["changed"] else f"unchanged ({r['to']})"))

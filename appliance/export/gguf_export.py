@@ -1,0 +1,96 @@
+"""``appliance export gguf``: HF model → signed GGUF artifact with llama.cpp parity.
+
+f32/f16/bf16/q8_0/q4_0 are written directly by :mod:`appliance.export.gguf_writer`; q4_k_m is written
+as f16 first and re-quantized by llama.cpp's own ``llama_model_quantize`` (K-quant search is llama.cpp's
+business, not ours).  Parity against PyTorch is part of the export, not an option.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import ApplianceError, MissingComponent, UsageError
+from appliance.home import Home
+
+log = logging.getLogger(__name__)
+
+GGUF_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m")
+MODEL_FILE = "model.gguf"
+
+
+def quantize_with_llama_cpp(src: Path, dst: Path, qtype: str) -> None:
+    """Re-quantize ``src`` GGUF into ``dst`` with llama.cpp (K-quants)."""
+    try:
+        import llama_cpp
+    except ImportError:
+        raise MissingComponent(f"--type {qtype} needs llama-cpp-python (llama.cpp's quantizer)",
+                               hint="install the llama-cpp-python wheel, or use --type q8_0 / q4_0") from None
+    ftype = {"q4_k_m": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M}[qtype]
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.nthread = 2
+    rc = llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(params))
+    if rc != 0:
+        raise ApplianceError(f"llama.cpp quantization to {qtype} failed (code {rc})",
+                             hint="re-run with -vv; try --type q8_0")
+
+
+def gguf_inventory(path: Path) -> dict:
+    """Architecture, key names and the tensor inventory (name → [shape, type]) read back with GGUFReader."""
+    import gguf
+
+    r = gguf.GGUFReader(str(path))
+    arch_field = r.fields.get("general.architecture")
+    arch = bytes(arch_field.parts[arch_field.data[0]]).decode() if arch_field else None
+    tensors = {t.name: [[int(x) for x in t.shape], t.tensor_type.name] for t in r.tensors}
+    return {"arch": arch, "keys": sorted(r.fields), "tensors": tensors}
+
+
+def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_dir: Path | None = None,
+                parity: bool = True) -> dict:
+    """Export ``model`` (registry version or HF dir) as a signed GGUF artifact; returns its manifest."""
+    from appliance.export.artifact import (
+        PARITY_FILE, REFERENCE_FILE, ArtifactBuilder, registry_facts, source_facts, write_json,
+    )
+    from appliance.export.gguf_writer import write_gguf
+    from appliance.export.parity import gguf_parity, raise_if_failed
+    from appliance.export.source import resolve_source
+
+    if qtype not in GGUF_TYPES:
+        raise UsageError(f"unknown GGUF type {qtype!r}", hint=f"--type one of {', '.join(GGUF_TYPES)}")
+    src = resolve_source(model, home)
+    try:
+        b = ArtifactBuilder("gguf", qtype, src.version or src.path.name, out_dir=out_dir, home=home)
+        target = b.path(MODEL_FILE)
+        name = src.version or src.path.name
+        if qtype == "q4_k_m":
+            tmp = b.path("model.f16.gguf.tmp")
+            summary = write_gguf(src.path, tmp, "f16", src.config, name=name)
+            quantize_with_llama_cpp(tmp, target, qtype)
+            tmp.unlink()
+            summary["bytes"] = target.stat().st_size
+        else:
+            summary = write_gguf(src.path, target, qtype, src.config, name=name)
+        facts = {**summary, **gguf_inventory(target)}
+        result = None
+        if parity:
+            result = gguf_parity(src.path, target, qtype, reference_out=b.path(REFERENCE_FILE))
+            write_json(b.path(PARITY_FILE), result)
+            raise_if_failed(result, "GGUF", b.staging)
+        manifest = b.finish(signer=signer, source=source_facts(src),
+                            registry=registry_facts(home, src.version), format_facts=facts,
+                            parity=_parity_summary(result))
+    finally:
+        src.cleanup()
+    return manifest
+
+
+def _parity_summary(result: dict | None) -> dict | None:
+    if result is None:
+        return None
+    keys = ("passed", "type", "prompts", "positions", "tokenization_identical", "max_abs_diff", "mean_abs_diff",
+            "top1_agreement", "thresholds", "backend")
+    return {k: result.get(k) for k in keys if k in result}

@@ -1,0 +1,124 @@
+"""The tokenizer, embedded in GGUF as ``tokenizer.ggml.*`` metadata read from ``tokenizer.json``.
+
+Only byte-level BPE tokenizers are supported (what the appliance trains).  llama.cpp does not run the
+tokenizer.json pre-tokenizer; it picks a built-in regex by the name in ``tokenizer.ggml.pre``.  We choose
+that name by matching the pre-tokenizer found in tokenizer.json against the regexes llama.cpp implements
+(GPT-2's for a plain ``ByteLevel(use_regex=True)``; Llama-3's / Qwen2's for a ``Split`` + ``ByteLevel``),
+and refuse anything else rather than ship a GGUF that tokenizes differently.  The parity check then proves
+tokenization is identical on fixed prompts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.errors import UsageError
+
+# Regexes as they appear in HF tokenizer.json files, and the llama.cpp pre-tokenizer name implementing each.
+_LLAMA3_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+              r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+_QWEN2_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+             r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+_SPLIT_PRE = {_LLAMA3_RE: "llama-bpe", _QWEN2_RE: "qwen2"}
+
+# gguf TokenType values (kept literal so this module does not import gguf at import time)
+NORMAL, CONTROL, USER_DEFINED, UNUSED = 1, 3, 4, 5
+
+
+@dataclass
+class Vocab:
+    tokens: list[str]
+    token_types: list[int]
+    merges: list[str]
+    pre: str
+    special_ids: dict[str, int] = field(default_factory=dict)  # bos/eos/pad/unk → id
+    add_bos: bool = False
+    add_eos: bool = False
+    chat_template: str | None = None
+
+
+def choose_pre_tokenizer(tj: dict) -> str:
+    """llama.cpp ``tokenizer.ggml.pre`` name for a tokenizer.json, or :class:`UsageError` if none matches."""
+    if tj.get("normalizer") not in (None, {}):
+        raise UsageError("tokenizer.json has a normalizer; llama.cpp's BPE path cannot reproduce it",
+                         hint="train the tokenizer without a normalizer (byte-level BPE)")
+    pre = tj.get("pre_tokenizer") or {}
+    parts = pre.get("pretokenizers", []) if pre.get("type") == "Sequence" else [pre]
+    kinds = [p.get("type") for p in parts]
+    if kinds == ["ByteLevel"] and parts[0].get("use_regex", True) and not parts[0].get("add_prefix_space", False):
+        return "gpt-2"  # llama.cpp: LLAMA_VOCAB_PRE_TYPE_GPT2, the GPT-2 regex ByteLevel uses
+    if kinds == ["Split", "ByteLevel"] and not parts[1].get("use_regex", True) \
+            and not parts[1].get("add_prefix_space", False):
+        pattern = (parts[0].get("pattern") or {}).get("Regex")
+        if pattern in _SPLIT_PRE and parts[0].get("behavior") == "Isolated":
+            return _SPLIT_PRE[pattern]
+    raise UsageError(
+        f"tokenizer pre-tokenizer {json.dumps(pre)[:200]} has no llama.cpp equivalent",
+        hint="use a byte-level BPE tokenizer (ByteLevel pre-tokenizer, add_prefix_space=false)",
+    )
+
+
+def read_vocab(model_dir: Path, vocab_size: int) -> Vocab:
+    """Tokens (padded to the model's ``vocab_size``), types, merges and special ids from ``model_dir``."""
+    from transformers import PreTrainedTokenizerFast
+
+    tj = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    model = tj.get("model") or {}
+    if model.get("type") != "BPE":
+        raise UsageError(f"tokenizer model {model.get('type')!r} is not BPE", hint="use a byte-level BPE tokenizer")
+    pre = choose_pre_tokenizer(tj)
+    by_id: dict[int, str] = {i: t for t, i in model["vocab"].items()}
+    types = {i: NORMAL for i in by_id}
+    for added in tj.get("added_tokens", []):
+        by_id[added["id"]] = added["content"]
+        types[added["id"]] = CONTROL if added.get("special") else USER_DEFINED
+    n = max(vocab_size, max(by_id) + 1)
+    tokens, token_types = [], []
+    for i in range(n):
+        if i in by_id:
+            tokens.append(by_id[i])
+            token_types.append(types[i])
+        else:  # the embedding matrix is larger than the tokenizer: fill the gap with unused tokens
+            tokens.append(f"[PAD{i}]")
+            token_types.append(UNUSED)
+    merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
+
+    hf = PreTrainedTokenizerFast.from_pretrained(str(model_dir))
+    special = {}
+    for role in ("bos", "eos", "pad", "unk"):
+        tid = getattr(hf, f"{role}_token_id", None)
+        if tid is not None:
+            special[role] = int(tid)
+    # Whether the HF tokenizer adds BOS/EOS itself is decided by its post-processor; probe it rather than guess.
+    plain = hf("a", add_special_tokens=False)["input_ids"]
+    full = hf("a", add_special_tokens=True)["input_ids"]
+    add_bos = "bos" in special and len(full) > len(plain) and full[0] == special["bos"]
+    add_eos = "eos" in special and len(full) > len(plain) and full[-1] == special["eos"]
+    template = getattr(hf, "chat_template", None)
+    return Vocab(tokens=tokens, token_types=token_types, merges=merges, pre=pre, special_ids=special,
+                 add_bos=add_bos, add_eos=add_eos, chat_template=template if isinstance(template, str) else None)
+
+
+def add_vocab(writer, vocab: Vocab) -> None:
+    """Write ``vocab`` into a ``gguf.GGUFWriter`` as ``tokenizer.ggml.*`` keys."""
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre(vocab.pre)
+    writer.add_token_list(vocab.tokens)
+    writer.add_token_types(vocab.token_types)
+    writer.add_token_merges(vocab.merges)
+    ids = vocab.special_ids
+    if "bos" in ids:
+        writer.add_bos_token_id(ids["bos"])
+    if "eos" in ids:
+        writer.add_eos_token_id(ids["eos"])
+    if "pad" in ids:
+        writer.add_pad_token_id(ids["pad"])
+    if "unk" in ids:
+        writer.add_unk_token_id(ids["unk"])
+    # written explicitly: some pre-tokenizer names (llama-bpe) imply add_bos=true in llama.cpp otherwise
+    writer.add_add_bos_token(vocab.add_bos)
+    writer.add_add_eos_token(vocab.add_eos)
+    if vocab.chat_template:
+        writer.add_chat_template(vocab.chat_template)

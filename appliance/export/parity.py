@@ -1,0 +1,192 @@
+"""Parity: the exported artifact computes what the PyTorch model computes, checked on fixed prompts.
+
+GGUF: llama-cpp-python loads the file (``logits_all=True`` so every position's logits are kept) and we
+compare, per prompt, the token ids (HF tokenizer vs llama.cpp's tokenizer built from the GGUF metadata) and
+the next-token logits at every position: max |Δ|, mean |Δ| and top-1 agreement.  Thresholds depend on the
+type (f32: max |Δ| ≤ 1e-3 and 100 % top-1; q8_0: ≥ 99 % top-1).  A failed parity raises
+:class:`IntegrityError` (exit 3) — an export that does not match is not an export.
+
+The PyTorch reference (top-k logits per position and the prompt ids) is saved in the artifact as
+``parity_reference.npz`` so ``appliance verify --parity`` can re-run the check offline without the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from appliance.errors import IntegrityError, MissingComponent
+
+log = logging.getLogger(__name__)
+
+PROMPTS = (
+    "Patient reports mild chest pain and shortness of breath.",
+    "The resident ordered a CBC and BMP; follow-up in 2 weeks.",
+    "Blood pressure 128/84, temperature 38.2 C, no acute distress!",
+    "Attending notes:\nmetformin 500 mg BID,  insulin sliding scale?",
+    "Radiology recommends an MRI of the knee. Day 12, bed 7.",
+    "Nurse on call documented fall precautions",
+)
+# Tokenization is also checked on strings that exercise bytes the BPE never merged.
+TOKENIZATION_ONLY = ("naïve café — 😀 résumé", "  leading spaces\tand tabs\n\n", "Ünïcödé 123456789 x²")
+
+#: type → (max |Δ| limit or None, minimum top-1 agreement)
+THRESHOLDS = {
+    "f32": (1e-3, 1.0),
+    "f16": (None, 0.99),
+    "bf16": (None, 0.99),
+    "q8_0": (None, 0.99),
+    "q4_0": (None, 0.80),
+    "q4_k_m": (None, 0.80),
+    # ONNX runs the same float32 graph in onnxruntime: tight bound
+    "onnx-f32": (1e-4, 1.0),
+}
+TOP_K_REFERENCE = 32
+
+
+def _require_llama_cpp():
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        raise MissingComponent("llama-cpp-python is not installed",
+                               hint="pip install the llama-cpp-python wheel from the install bundle") from None
+    return llama_cpp
+
+
+def load_llama(gguf_path: Path, n_ctx: int = 512, logits_all: bool = True):
+    """A llama-cpp-python model on CPU, quiet, deterministic."""
+    llama_cpp = _require_llama_cpp()
+    # f32 KV cache: llama.cpp's default f16 cache alone costs ~1e-3 on the logits, hiding real differences
+    return llama_cpp.Llama(model_path=str(gguf_path), n_ctx=n_ctx, logits_all=logits_all, n_threads=2,
+                           n_threads_batch=2, verbose=False, seed=0, n_gpu_layers=0,
+                           type_k=llama_cpp.GGML_TYPE_F32, type_v=llama_cpp.GGML_TYPE_F32)
+
+
+def _llama_logits(llm, ids: list[int]) -> np.ndarray:
+    llm.reset()
+    llm.eval(ids)
+    return np.array(llm.scores[: len(ids)], dtype=np.float32)
+
+
+def torch_reference(model_dir: Path, prompts=PROMPTS) -> dict:
+    """HF tokenizer ids and float32 PyTorch logits for ``prompts`` (the ground truth)."""
+    import torch
+    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
+
+    # tokenizer.json as written is the truth: AutoTokenizer would swap in an architecture-specific
+    # pre-tokenizer for some model types (transformers 5 rebuilds e.g. Qwen2Tokenizer's pipeline).
+    tok = PreTrainedTokenizerFast.from_pretrained(str(model_dir), local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32, local_files_only=True)
+    model.eval()
+    ids, logits = [], []
+    with torch.no_grad():
+        for p in prompts:
+            x = tok(p, add_special_tokens=True)["input_ids"]
+            ids.append(list(map(int, x)))
+            logits.append(model(torch.tensor([x])).logits[0].float().numpy())
+    extra = [list(map(int, tok(p, add_special_tokens=True)["input_ids"])) for p in TOKENIZATION_ONLY]
+    return {"prompts": list(prompts), "ids": ids, "logits": logits, "extra_ids": extra}
+
+
+def _compare(ref_logits: list[np.ndarray], got_logits: list[np.ndarray], kind: str) -> dict:
+    max_abs, sum_abs, n_vals, agree, n_pos = 0.0, 0.0, 0, 0, 0
+    for r, g in zip(ref_logits, got_logits):
+        d = np.abs(r - g)
+        max_abs = max(max_abs, float(d.max()))
+        sum_abs += float(d.sum())
+        n_vals += d.size
+        agree += int((r.argmax(-1) == g.argmax(-1)).sum())
+        n_pos += r.shape[0]
+    limit, min_top1 = THRESHOLDS[kind]
+    top1 = agree / max(n_pos, 1)
+    failures = []
+    if limit is not None and max_abs > limit:
+        failures.append(f"max |Δ logits| {max_abs:.3g} > {limit:g}")
+    if top1 < min_top1:
+        failures.append(f"top-1 agreement {top1:.2%} < {min_top1:.0%}")
+    return {"positions": n_pos, "max_abs_diff": max_abs, "mean_abs_diff": sum_abs / max(n_vals, 1),
+            "top1_agreement": top1, "thresholds": {"max_abs_diff": limit, "top1_agreement": min_top1},
+            "failures": failures}
+
+
+def gguf_parity(model_dir: Path, gguf_path: Path, qtype: str, reference_out: Path | None = None) -> dict:
+    """Compare ``gguf_path`` (llama.cpp) with ``model_dir`` (PyTorch); raise IntegrityError on failure."""
+    llama_cpp = _require_llama_cpp()
+    ref = torch_reference(model_dir)
+    llm = load_llama(gguf_path)
+    try:
+        tok_mismatch = []
+        for i, (p, ids) in enumerate(zip(ref["prompts"] + list(TOKENIZATION_ONLY), ref["ids"] + ref["extra_ids"])):
+            got = llm.tokenize(p.encode("utf-8"), add_bos=True, special=False)
+            if list(got) != ids:
+                tok_mismatch.append({"prompt": i, "hf": ids[:16], "llama_cpp": list(got)[:16]})
+        got_logits = [_llama_logits(llm, ids) for ids in ref["ids"]]
+    finally:
+        llm.close() if hasattr(llm, "close") else None
+    result = {"backend": "llama.cpp", "llama_cpp_python": llama_cpp.__version__, "type": qtype,
+              "prompts": len(ref["prompts"]), "tokenization_identical": not tok_mismatch,
+              "tokenization_mismatches": tok_mismatch, **_compare(ref["logits"], got_logits, qtype)}
+    if tok_mismatch:
+        result["failures"].insert(0, f"tokenization differs on {len(tok_mismatch)} prompt(s)")
+    result["passed"] = not result["failures"]
+    if reference_out is not None:
+        save_reference(reference_out, ref)
+    return result
+
+
+def save_reference(path: Path, ref: dict) -> None:
+    """Top-k logits per position + ids: enough to re-check parity later without the PyTorch model."""
+    arrays = {}
+    for i, (ids, lg) in enumerate(zip(ref["ids"], ref["logits"])):
+        k = min(TOP_K_REFERENCE, lg.shape[-1])
+        idx = np.argsort(-lg, axis=-1)[:, :k]
+        arrays[f"ids_{i}"] = np.array(ids, dtype=np.int32)
+        arrays[f"topk_idx_{i}"] = idx.astype(np.int32)
+        arrays[f"topk_val_{i}"] = np.take_along_axis(lg, idx, -1).astype(np.float32)
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+def load_reference(path: Path) -> list[dict]:
+    with np.load(path) as z:
+        n = sum(1 for k in z.files if k.startswith("ids_"))
+        return [{"ids": z[f"ids_{i}"].tolist(), "idx": z[f"topk_idx_{i}"], "val": z[f"topk_val_{i}"]}
+                for i in range(n)]
+
+
+def recheck_gguf(gguf_path: Path, reference: Path, qtype: str) -> dict:
+    """Re-run llama.cpp on the stored prompt ids; compare with the stored PyTorch top-k logits."""
+    refs = load_reference(reference)
+    llm = load_llama(gguf_path)
+    try:
+        got = [_llama_logits(llm, r["ids"]) for r in refs]
+    finally:
+        llm.close() if hasattr(llm, "close") else None
+    return _recheck(refs, got, qtype)
+
+
+def _recheck(refs: list[dict], got: list[np.ndarray], kind: str) -> dict:
+    max_abs, agree, n_pos = 0.0, 0, 0
+    for r, g in zip(refs, got):
+        vals = np.take_along_axis(g, r["idx"].astype(np.int64), -1)
+        max_abs = max(max_abs, float(np.abs(vals - r["val"]).max()))
+        agree += int((g.argmax(-1) == r["idx"][:, 0]).sum())
+        n_pos += g.shape[0]
+    limit, min_top1 = THRESHOLDS[kind]
+    top1 = agree / max(n_pos, 1)
+    failures = []
+    if limit is not None and max_abs > limit:
+        failures.append(f"max |Δ logits| (top-{TOP_K_REFERENCE}) {max_abs:.3g} > {limit:g}")
+    if top1 < min_top1:
+        failures.append(f"top-1 agreement {top1:.2%} < {min_top1:.0%}")
+    return {"positions": n_pos, "max_abs_diff_topk": max_abs, "top1_agreement": top1,
+            "failures": failures, "passed": not failures}
+
+
+def raise_if_failed(result: dict, what: str, directory: Path) -> None:
+    if not result.get("passed"):
+        raise IntegrityError(f"{what} parity failed; the artifact in {directory} is NOT signed",
+                             hint="inspect parity.json there; do not ship this artifact",
+                             details=result.get("failures", []))

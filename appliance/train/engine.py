@@ -1,0 +1,413 @@
+"""The rank-side training loop: model, DeepSpeed engine, deterministic batches, checkpoints, final model.
+
+Runs inside every rank started by DeepSpeed's launcher (see :mod:`appliance.train.worker`).  The parent
+wrote ``plan.json`` (resolved recipe, world size, checkpoint to resume from, paths) and published the packed
+token arrays through a memory-only channel.  Order on resume matters: build the model, the engine and the
+data pipeline first, then load the checkpoint, then restore every RNG last, so nothing that consumes
+randomness during set-up shifts the streams the training steps see.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from appliance._internal.atomic import atomic_write, fsync_tree
+from appliance.train import checkpoint as ckpt
+from appliance.train import metrics as metrics_mod
+from appliance.train.data import GlobalSampler, rank_slice
+from appliance.train.schedule import lr_multiplier
+
+log = logging.getLogger(__name__)
+
+DS_TAG = "ds"
+_LORA_DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+                         "q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj"]
+
+
+def ds_config(recipe: dict, world_size: int, on_gpu: bool) -> dict:
+    """The DeepSpeed config for a recipe (the same dict the benchmark hands to transformers' Trainer)."""
+    t = recipe["train"]
+    zero: dict[str, Any] = {"stage": t["zero_stage"]}
+    if t["zero_stage"] > 0:
+        zero.update(contiguous_gradients=True, overlap_comm=False, reduce_scatter=True)
+    if t["offload"] in ("optimizer", "optimizer_and_params"):
+        zero["offload_optimizer"] = {"device": "cpu", "pin_memory": on_gpu}
+    if t["offload"] == "optimizer_and_params":
+        zero["offload_param"] = {"device": "cpu", "pin_memory": on_gpu}
+    cfg: dict[str, Any] = {
+        "train_micro_batch_size_per_gpu": t["micro_batch_size"],
+        "gradient_accumulation_steps": t["grad_accum"],
+        "train_batch_size": t["micro_batch_size"] * t["grad_accum"] * world_size,
+        "gradient_clipping": t["grad_clip"],
+        "zero_optimization": zero,
+        "optimizer": {
+            "type": "AdamW",
+            "params": {"lr": t["lr"], "betas": list(t["betas"]), "eps": 1e-8, "weight_decay": t["weight_decay"],
+                       # A plain torch optimizer: no FusedAdam / CPUAdam JIT build on the appliance host.
+                       "torch_adam": True},
+        },
+        "zero_allow_untested_optimizer": True,
+        "zero_force_ds_cpu_optimizer": False,
+        "bf16": {"enabled": t["precision"] == "bf16"},
+        "fp16": {"enabled": t["precision"] == "fp16", "loss_scale": 0, "initial_scale_power": 12,
+                 "loss_scale_window": 100, "hysteresis": 2, "min_loss_scale": 1},
+        "steps_per_print": 1 << 30,
+        "wall_clock_breakdown": False,
+    }
+    if t["gradient_checkpointing"]:
+        cfg["activation_checkpointing"] = {"partition_activations": False}
+    return cfg
+
+
+def seed_all(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict:
+    import torch
+
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    import torch
+
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def build_model(plan: dict):
+    """A fresh model (``model.init``) or a loaded one (``model.path``), wrapped in LoRA when asked."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    recipe = plan["recipe"]
+    model_cfg = recipe["model"]
+    seed_all(recipe["train"]["seed"])  # identical initial weights on every rank and every restart
+    if model_cfg.get("init"):
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(plan["model_config_dir"], local_files_only=True)
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(plan["model_path"], trust_remote_code=False,
+                                                     local_files_only=True, use_safetensors=True,
+                                                     dtype=torch.float32)
+    if recipe["train"]["gradient_checkpointing"]:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    lora = recipe["train"].get("lora")
+    if lora:
+        from peft import LoraConfig, get_peft_model
+
+        names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+        targets = lora.get("target_modules") or [t for t in _LORA_DEFAULT_TARGETS if t in names]
+        model = get_peft_model(model, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+                                                 target_modules=targets, task_type="CAUSAL_LM"))
+    return model
+
+
+def _param_groups(model, weight_decay: float):
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (decay if p.ndim >= 2 and "norm" not in name else no_decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+class Trainer:
+    """One rank's view of a run."""
+
+    def __init__(self, plan: dict, data: dict[str, np.ndarray]):
+        import deepspeed
+        import torch
+        import torch.distributed as dist
+
+        self.plan = plan
+        self.recipe = plan["recipe"]
+        self.t = self.recipe["train"]
+        self.run_dir = Path(plan["run_dir"])
+        self.ckpt_root = self.run_dir / "checkpoints"
+        self.rank = dist.get_rank()
+        self.world = dist.get_world_size()
+        if self.world != plan["world_size"]:
+            raise RuntimeError(f"launcher started {self.world} ranks, plan says {plan['world_size']}")
+        self.on_gpu = torch.cuda.is_available()
+        self.train_data = data["train"]
+        self.heldout = data["heldout"][: self.recipe["data"]["max_eval_samples"]]
+        self.seq_len = self.train_data.shape[1]
+        self.sampler = GlobalSampler(len(self.train_data), self.t["seed"])
+
+        model = build_model(plan)
+        t = self.t
+
+        def lr_lambda(step: int) -> float:
+            return lr_multiplier(step, schedule=t["schedule"], max_steps=t["max_steps"],
+                                 warmup_steps=t["warmup_steps"], min_lr_ratio=t["min_lr_ratio"],
+                                 decay_fraction=t["decay_fraction"])
+
+        self.engine, _opt, _, self.scheduler = deepspeed.initialize(
+            model=model,
+            model_parameters=_param_groups(model, t["weight_decay"]),
+            config=ds_config(self.recipe, self.world, self.on_gpu),
+            lr_scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda),
+        )
+        self.device = self.engine.device
+        self.step = 0
+        self.sample_index = 0
+        self.tokens_seen = 0
+        self.best_eval = float("inf")
+        self.evals_without_gain = 0
+        self.resumed_from = None
+        if plan.get("resume_from"):
+            self._load(Path(plan["resume_from"]))
+        else:
+            seed_all(t["seed"] + 1000003 * self.rank)
+
+    # -- checkpoints ------------------------------------------------------------------------------------
+    def _load(self, path: Path) -> None:
+        import torch
+
+        self.engine.load_checkpoint(str(path), tag=DS_TAG, load_optimizer_states=True,
+                                    load_lr_scheduler_states=True, load_module_strict=True)
+        state = json.loads((path / "trainer_state.json").read_text())
+        self.step = state["step"]
+        self.sample_index = state["sample_index"]
+        self.tokens_seen = state["tokens_seen"]
+        self.best_eval = state.get("best_eval", float("inf"))
+        self.evals_without_gain = state.get("evals_without_gain", 0)
+        self.resumed_from = self.step
+        # RNG last: nothing after this point may draw randomness before the first training step.
+        set_rng_state(torch.load(path / f"rng_rank{self.rank}.pt", weights_only=False))
+
+    def save(self) -> None:
+        import torch
+        import torch.distributed as dist
+
+        staging = ckpt.staging_path(self.ckpt_root, self.step)
+        if self.rank == 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+        dist.barrier()
+        self.engine.save_checkpoint(str(staging), tag=DS_TAG, save_latest=False)
+        torch.save(rng_state(), staging / f"rng_rank{self.rank}.pt")
+        dist.barrier()
+        if self.rank == 0:
+            atomic_write(staging / "trainer_state.json", json.dumps({
+                "step": self.step, "sample_index": self.sample_index, "tokens_seen": self.tokens_seen,
+                "best_eval": self.best_eval if self.best_eval != float("inf") else None,
+                "evals_without_gain": self.evals_without_gain}))
+            meta = {k: self.plan[k] for k in ("world_size", "recipe_sha256", "recipe_critical", "data_manifest_sha256")}
+            meta.update(sample_index=self.sample_index, tokens_seen=self.tokens_seen)
+            path = ckpt.commit(self.ckpt_root, self.step, meta, self.recipe["checkpoint"]["keep_last"])
+            _audit(self.plan, "train.checkpoint", {"run": self.recipe["run"]["name"], "step": self.step,
+                                                   "checkpoint": path.name, "tokens_seen": self.tokens_seen})
+        dist.barrier()
+
+    # -- steps ------------------------------------------------------------------------------------------
+    def _batch(self, micro: int):
+        import torch
+
+        idx = [self.sampler[g] for g in rank_slice(self.step, micro, self.rank, micro_batch=self.t["micro_batch_size"],
+                                                   grad_accum=self.t["grad_accum"], world=self.world)]
+        return torch.from_numpy(self.train_data[idx].astype(np.int64)).to(self.device)
+
+    def train_step(self) -> float:
+        import torch
+        import torch.distributed as dist
+
+        total = torch.zeros((), dtype=torch.float32, device=self.device)
+        for micro in range(self.t["grad_accum"]):
+            x = self._batch(micro)
+            out = self.engine(input_ids=x, labels=x, use_cache=False)
+            self.engine.backward(out.loss)
+            self.engine.step()
+            total += out.loss.detach().float()
+        dist.all_reduce(total)
+        gb = self.t["micro_batch_size"] * self.t["grad_accum"] * self.world
+        self.step += 1
+        self.sample_index += gb
+        self.tokens_seen += gb * self.seq_len
+        return total.item() / (self.t["grad_accum"] * self.world)
+
+    def evaluate(self) -> float | None:
+        """Mean held-out token loss (every rank runs the same number of forwards, for ZeRO-3)."""
+        import torch
+        import torch.distributed as dist
+
+        n = len(self.heldout)
+        if n == 0:
+            return None
+        mb = self.t["micro_batch_size"]
+        per_batch = mb * self.world
+        sums = torch.zeros(2, dtype=torch.float64, device=self.device)
+        self.engine.eval()
+        with torch.no_grad():
+            for b in range((n + per_batch - 1) // per_batch):
+                lo = b * per_batch + self.rank * mb
+                idx = [i for i in range(lo, lo + mb) if i < n]
+                weight = len(idx)
+                x = torch.from_numpy(self.heldout[idx or [0]].astype(np.int64)).to(self.device)
+                loss = self.engine(input_ids=x, labels=x, use_cache=False).loss.double()
+                tokens = weight * (self.seq_len - 1)
+                sums += torch.stack([loss * tokens, torch.tensor(float(tokens), dtype=torch.float64,
+                                                                   device=self.device)])
+        self.engine.train()
+        dist.all_reduce(sums)
+        return (sums[0] / sums[1]).item()
+
+    # -- the loop ---------------------------------------------------------------------------------------
+    def fit(self) -> dict:
+        import torch.distributed as dist
+
+        t = self.t
+        max_steps = t["max_steps"]
+        metrics = None
+        if self.rank == 0:
+            metrics_mod.truncate_after(self.run_dir / "metrics.jsonl", self.step)
+            metrics = metrics_mod.MetricsLog(self.run_dir, start_step=self.step, max_steps=max_steps,
+                                             show_progress=self.plan.get("progress", True))
+        every = self.recipe["checkpoint"]["every"]
+        eval_every = self.recipe["eval"]["every"]
+        patience = self.recipe["eval"]["early_stopping_patience"]
+        gb_tokens = t["micro_batch_size"] * t["grad_accum"] * self.world * self.seq_len
+        t0 = float(self.plan.get("t0") or time.time())
+        first_step_s = None
+        meter = metrics_mod.Throughput()
+        meter.tick(0)
+        last_loss = None
+        last_eval = None
+        stopped_early = False
+        rates = []
+        while self.step < max_steps:
+            lr = self.scheduler.get_last_lr()[0]
+            loss = self.train_step()
+            last_loss = loss
+            rate = meter.tick(gb_tokens)
+            if first_step_s is None:
+                first_step_s = time.time() - t0
+                rate = 0.0
+            else:
+                rates.append(rate)
+            if metrics is not None:
+                rec = {"kind": "step", "step": self.step, "loss": loss, "lr": lr, "tokens_seen": self.tokens_seen,
+                       "tokens_per_s": round(rate, 2)}
+                if len(rates) == 0:
+                    rec["seconds_to_first_step"] = round(first_step_s, 3)
+                metrics.write(rec)
+            if eval_every and self.step % eval_every == 0 or self.step == max_steps:
+                last_eval = self.evaluate()
+                if last_eval is not None:
+                    if last_eval < self.best_eval - 1e-6:
+                        self.best_eval, self.evals_without_gain = last_eval, 0
+                    else:
+                        self.evals_without_gain += 1
+                    if metrics is not None:
+                        metrics.write({"kind": "eval", "step": self.step, "eval_loss": last_eval,
+                                       "eval_ppl": float(np.exp(min(last_eval, 50.0)))})
+                    if patience and self.evals_without_gain >= patience and self.step < max_steps:
+                        stopped_early = True
+            if self.step % every == 0 or self.step == max_steps or stopped_early:
+                self.save()
+            if stopped_early:
+                break
+        if metrics is not None:
+            metrics.close()
+        dist.barrier()
+        summary = {
+            "steps": self.step,
+            "final_loss": last_loss,
+            "eval_loss": last_eval,
+            "eval_ppl": float(np.exp(min(last_eval, 50.0))) if last_eval is not None else None,
+            "tokens_seen": self.tokens_seen,
+            "tokens_per_s": float(np.median(rates)) if rates else None,
+            "seconds_to_first_step": round(first_step_s, 3) if first_step_s is not None else None,
+            "resumed_from_step": self.resumed_from,
+            "stopped_early": stopped_early,
+            "world_size": self.world,
+        }
+        summary.update(self.export_final())
+        if self.rank == 0:
+            metrics_mod.plot_loss(self.run_dir)
+            atomic_write(self.run_dir / "summary.json", json.dumps(summary, indent=1, sort_keys=True))
+        dist.barrier()
+        return summary
+
+    # -- final model ------------------------------------------------------------------------------------
+    def export_final(self) -> dict:
+        """Write ``final/`` (merged HF model + tokenizer) via a staging dir and a rename."""
+        import torch
+
+        module = self.engine.module
+        extra: dict[str, Any] = {}
+        if self.t["zero_stage"] == 3:
+            state = self.engine._zero3_consolidated_16bit_state_dict()  # collective: every rank calls it
+            if self.rank != 0:
+                return extra
+            module = build_model(self.plan)
+            module.load_state_dict(state, strict=False)
+        elif self.rank != 0:
+            return extra
+        module = module.to("cpu")
+        module.eval()
+        final = self.run_dir / "final"
+        staging = self.run_dir / ".final-staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        if self.t.get("lora"):
+            adapter_dir = self.run_dir / "adapter"
+            shutil.rmtree(adapter_dir, ignore_errors=True)
+            module.save_pretrained(str(adapter_dir), safe_serialization=True)
+            probe = torch.from_numpy(self.train_data[:1].astype(np.int64))
+            with torch.no_grad():
+                before = module(input_ids=probe).logits
+                module = module.merge_and_unload()
+                after = module(input_ids=probe).logits
+            extra["lora_merge_max_abs_diff"] = float((before - after).abs().max())
+        module.config.use_cache = True
+        module.save_pretrained(str(staging), safe_serialization=True)
+        from transformers import AutoTokenizer
+
+        AutoTokenizer.from_pretrained(self.plan["tokenizer_dir"], local_files_only=True).save_pretrained(str(staging))
+        shutil.copyfile(self.run_dir / "data_manifest.json", staging / "data_manifest.json")
+        fsync_tree(staging)
+        if final.exists():
+            trash = self.run_dir / ".final-old"
+            shutil.rmtree(trash, ignore_errors=True)
+            os.replace(final, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        os.replace(staging, final)
+        extra["final_model"] = str(final)
+        return extra
+
+
+def _audit(plan: dict, action: str, obj: dict) -> None:
+    """Record a training event in the home's audit log (ids and counts only)."""
+    if not plan.get("audit_home"):
+        return
+    try:
+        from appliance.audit import record
+        from appliance.home import Home
+    except ImportError:  # audit subsystem not installed in this build
+        log.warning("audit log unavailable; %s not recorded", action)
+        return
+    record(Home(Path(plan["audit_home"])), action, obj)

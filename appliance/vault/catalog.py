@@ -1,0 +1,104 @@
+"""The vault catalog (``vault/catalog.sqlite``, WAL): metadata only, never text.
+
+Rows hold ids, source names, batch ids, times, sizes, scrub counts per entity type, a keyed content hash,
+the record's wrapped data key and its KEK id, MinHash signatures and LSH band keys (all keyed hashes, see
+:mod:`appliance.curate.minhash`), and the state (``active`` / ``shredded``).  ``secure_delete`` is on, so a
+shredded record's wrapped key is overwritten in the database pages, and shred checkpoints the WAL so no
+copy lingers in the log.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches(
+    id TEXT PRIMARY KEY,
+    ingest_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    n_records INTEGER NOT NULL,
+    scrub_counts TEXT NOT NULL,
+    dropped TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records(
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    batch_id TEXT NOT NULL REFERENCES batches(id),
+    ingested_at TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    n_chars INTEGER NOT NULL,
+    n_bytes INTEGER NOT NULL,
+    sealed_bytes INTEGER NOT NULL,
+    kek_id TEXT,
+    wrapped_key BLOB,
+    scrub_counts TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'shredded')),
+    shredded_at TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS records_active_hash ON records(sha256) WHERE state = 'active';
+CREATE INDEX IF NOT EXISTS records_source ON records(source, state);
+CREATE INDEX IF NOT EXISTS records_kek ON records(kek_id);
+CREATE TABLE IF NOT EXISTS signatures(record_id TEXT PRIMARY KEY REFERENCES records(id), sig BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS lsh_bands(band INTEGER NOT NULL, key INTEGER NOT NULL, record_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS lsh_lookup ON lsh_bands(band, key);
+CREATE INDEX IF NOT EXISTS lsh_record ON lsh_bands(record_id);
+"""
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the catalog (creating the schema unless ``readonly``); autocommit mode, explicit transactions."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        path.chmod(0o600)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA secure_delete = ON")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")  # a committed batch survives a power cut
+        conn.executescript(_SCHEMA)
+        conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+    return conn
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row["value"] if row else None
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str | None) -> None:
+    if value is None:
+        conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+    else:
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+class transaction:
+    """``with transaction(conn):`` BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")

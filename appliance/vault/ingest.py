@@ -1,0 +1,280 @@
+"""The ingest pipeline: read → normalise → filter → scrub → dedup → encrypt → commit, one batch at a time.
+
+- Files are streamed; each file is validated in a first pass that keeps nothing, so a bad file (binary,
+  invalid UTF-8, empty, unreadable, an over-long line or CSV field) contributes nothing and becomes one
+  per-file error in the report, while the other files are ingested.
+- Records pass quality filters (:mod:`appliance.curate.quality`) on the normalised raw text, then are scrubbed
+  in batches of ``[vault] batch_records``; exact duplicates (keyed content hash) and near-duplicates (MinHash
+  + LSH) are removed against every active record in the vault, earlier batches included, and within the run.
+- A batch commits atomically: objects are sealed and fsynced under staging names, renamed, then one catalog
+  transaction inserts the batch, its records, signatures and band keys.  A crash before the commit leaves
+  only orphan files, which the next writer sweeps; nothing committed earlier is touched.
+- Raw and scrubbed text exist only in memory; nothing but sealed objects and metadata reaches the disk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from appliance.curate import LSHIndex, band_keys, jaccard, quality
+from appliance.errors import UsageError
+from appliance.vault import catalog as _cat
+from appliance.vault.normalize import normalize
+from appliance.vault.readers import FileRejected, expand, read_records, validate_file
+from appliance.vault.store import Vault, audit, utc_now
+
+EXACT_DUP = "exact_duplicate"
+NEAR_DUP = "near_duplicate"
+EMPTY_AFTER_SCRUB = "empty_after_scrub"
+_SOURCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Fault-injection hook for the crash test: seconds to sleep after each record is staged.
+ENV_TEST_DELAY = "APPLIANCE_VAULT_TEST_RECORD_DELAY"
+
+ProgressFn = Callable[[str, dict], None]
+
+
+@dataclass
+class IngestReport:
+    ingest_id: str
+    source: str
+    files_total: int = 0
+    files_ok: int = 0
+    errors: list[dict] = field(default_factory=list)  # {"path", "error"}: shown to the operator, never audited
+    records_in: int = 0
+    kept: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    phi_found: dict[str, int] = field(default_factory=dict)
+    batches: list[str] = field(default_factory=list)
+    record_ids: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        """True when any input file could not be ingested (the CLI exits 1)."""
+        return bool(self.errors)
+
+    def summary(self) -> dict:
+        """Counts only (what the audit log and the demo keep)."""
+        return {
+            "ingest_id": self.ingest_id, "source": self.source, "files_total": self.files_total,
+            "files_ok": self.files_ok, "files_failed": len(self.errors), "records_in": self.records_in,
+            "kept": self.kept, "dropped": dict(self.dropped), "phi_found": dict(self.phi_found),
+            "batches": len(self.batches),
+        }
+
+    def to_dict(self) -> dict:
+        d = self.summary()
+        d.update(errors=self.errors, batch_ids=self.batches, record_ids=self.record_ids, seconds=self.seconds)
+        return d
+
+
+class _Batcher:
+    """Scrubs, dedups, seals and commits batches of normalised texts for one ingest run."""
+
+    def __init__(self, vault: Vault, report: IngestReport, scrubber_factory, progress: ProgressFn | None):
+        self.v = vault
+        self.report = report
+        self.scrubber_factory = scrubber_factory
+        self.scrubber = None
+        self._scrubber_cm = None
+        self.progress = progress
+        self.minhasher = vault.minhasher()
+        _np, _sh, self.bands, self.rows = vault.dedup_params()
+        self.threshold = vault.settings.dedup_threshold
+        self.delay = float(os.environ.get(ENV_TEST_DELAY, "0") or 0)
+        self.dropped: Counter = Counter()
+        self.phi: Counter = Counter()
+
+    def close(self) -> None:
+        if self._scrubber_cm is not None:
+            self._scrubber_cm.__exit__(None, None, None)
+            self._scrubber_cm = None
+
+    def _scrub(self, texts: list[str]):
+        if self.scrubber is None:  # load the NLP pipeline only when there is something to scrub
+            cm = self.scrubber_factory()
+            self.scrubber = cm.__enter__()
+            self._scrubber_cm = cm
+        return self.scrubber.scrub_batch(texts)
+
+    def _is_exact_dup(self, h: str, seen: set[str]) -> bool:
+        if h in seen:
+            return True
+        row = self.v.conn.execute("SELECT 1 FROM records WHERE sha256 = ? AND state = 'active'", (h,)).fetchone()
+        return row is not None
+
+    def _is_near_dup(self, sig, keys: list[int], local: LSHIndex) -> bool:
+        if local.query(sig):
+            return True
+        cands: set[str] = set()
+        for band, key in enumerate(keys):
+            cands.update(r[0] for r in self.v.conn.execute(
+                "SELECT record_id FROM lsh_bands WHERE band = ? AND key = ?", (band, key)))
+        import numpy as np
+
+        for rid in cands:
+            row = self.v.conn.execute("SELECT sig FROM signatures WHERE record_id = ?", (rid,)).fetchone()
+            if row is not None and jaccard(np.frombuffer(row[0], dtype=np.uint32), sig) >= self.threshold:
+                return True
+        return False
+
+    def commit(self, texts: list[str], seen: set[str]) -> None:
+        """Scrub, dedup, seal and atomically commit one batch."""
+        if not texts:
+            return
+        v, rep = self.v, self.report
+        results = self._scrub(texts)
+        batch_id = "b-" + secrets.token_hex(8)
+        now = utc_now()
+        local = LSHIndex(self.threshold, params=(self.bands, self.rows))
+        batch_dropped: Counter = Counter()
+        batch_phi: Counter = Counter()
+        rows, sig_rows, band_rows, staged = [], [], [], []
+        try:
+            for res in results:
+                counts = {str(k): int(n) for k, n in dict(res.counts).items() if n}
+                batch_phi.update(counts)
+                text = normalize(res.text)
+                if not text:
+                    batch_dropped[EMPTY_AFTER_SCRUB] += 1
+                    continue
+                h = v.content_hash(text)
+                if self._is_exact_dup(h, seen):
+                    batch_dropped[EXACT_DUP] += 1
+                    continue
+                sig = self.minhasher.signature(text)
+                keys = band_keys(sig, self.bands, self.rows)
+                if self._is_near_dup(sig, keys, local):
+                    batch_dropped[NEAR_DUP] += 1
+                    continue
+                rid = "r-" + secrets.token_hex(12)
+                local.insert(rid, sig)
+                seen.add(h)
+                sealed, kek_id, wrapped = v.seal(rid, text)
+                v.stage_object(rid, sealed)
+                staged.append(rid)
+                raw_len = len(text.encode("utf-8"))
+                rows.append((rid, rep.source, batch_id, now, h, len(text), raw_len, len(sealed), kek_id, wrapped,
+                             _cat.dumps(counts)))
+                sig_rows.append((rid, sig.astype("<u4").tobytes()))
+                band_rows.extend((b, k, rid) for b, k in enumerate(keys))
+                del text, sealed
+                if self.delay:
+                    time.sleep(self.delay)
+            v.publish_objects(staged)
+            with _cat.transaction(v.conn) as c:
+                c.execute(
+                    "INSERT INTO batches(id, ingest_id, source, created_at, n_records, scrub_counts, dropped) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (batch_id, rep.ingest_id, rep.source, now, len(rows), _cat.dumps(dict(batch_phi)),
+                     _cat.dumps(dict(batch_dropped))),
+                )
+                c.executemany(
+                    "INSERT INTO records(id, source, batch_id, ingested_at, sha256, n_chars, n_bytes, sealed_bytes, "
+                    "kek_id, wrapped_key, scrub_counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                c.executemany("INSERT INTO signatures(record_id, sig) VALUES (?, ?)", sig_rows)
+                c.executemany("INSERT INTO lsh_bands(band, key, record_id) VALUES (?, ?, ?)", band_rows)
+        except BaseException:
+            for rid in staged:  # nothing of this batch may stay visible
+                v.staging_path(rid).unlink(missing_ok=True)
+                v.object_path(rid).unlink(missing_ok=True)
+            raise
+        rep.batches.append(batch_id)
+        rep.record_ids.extend(r[0] for r in rows)
+        rep.kept += len(rows)
+        self.dropped.update(batch_dropped)
+        self.phi.update(batch_phi)
+        audit(v.home, "vault.ingest.batch", {
+            "ingest_id": rep.ingest_id, "batch": batch_id, "source": rep.source, "records": len(rows),
+            "dropped": dict(batch_dropped), "phi_found": dict(batch_phi),
+        }, v.keys)
+        if self.progress:
+            self.progress("batch", {"batch": batch_id, "kept": rep.kept})
+
+
+def _default_scrubber(vault: Vault):
+    from appliance.scrub import Scrubber
+
+    return Scrubber(vault.scrub_settings, secret=vault.keys.derive("scrub-surrogates"))
+
+
+def ingest(
+    vault: Vault,
+    paths: Iterable[str | os.PathLike],
+    source: str,
+    *,
+    progress: ProgressFn | None = None,
+    scrubber: Callable[[], Any] | None = None,
+) -> IngestReport:
+    """Ingest ``paths`` (files or directories) into ``source``.
+
+    Per-file problems never raise: they are listed in ``report.errors`` (``report.failed`` is then true).
+    ``progress(event, info)`` receives ``start`` (``total_bytes``), ``file`` (``path``, ``bytes``) and
+    ``batch`` events.  ``scrubber`` is a factory returning a context manager that yields an object with
+    ``scrub_batch(texts)``; the default is :class:`appliance.scrub.Scrubber` keyed by this home.
+    """
+    if not _SOURCE_RE.match(source or ""):
+        raise UsageError(
+            f"invalid source name {source!r}",
+            hint="use letters, digits, '.', '_' or '-' (max 64), e.g. --source notes-2026-01",
+        )
+    paths = list(paths)
+    if not paths:
+        raise UsageError("no input paths", hint="appliance vault ingest PATH... --source NAME")
+    t0 = time.perf_counter()
+    s = vault.settings
+    report = IngestReport(ingest_id="i-" + secrets.token_hex(8), source=source)
+    files = list(expand(paths))
+    report.files_total = len(files)
+    sizes = []
+    for p, problem in files:
+        try:
+            sizes.append(p.stat().st_size if problem is None else 0)
+        except OSError:
+            sizes.append(0)
+    if progress:
+        progress("start", {"total_bytes": sum(sizes), "files": len(files)})
+    factory = scrubber or (lambda: _default_scrubber(vault))
+    with vault.writing():
+        batcher = _Batcher(vault, report, factory, progress)
+        seen: set[str] = set()
+        pending: list[str] = []
+        try:
+            for (path, problem), size in zip(files, sizes):
+                if problem is None:
+                    try:
+                        validate_file(path, s)
+                        for raw in read_records(path, s):
+                            report.records_in += 1
+                            text = normalize(raw)
+                            reason = quality.check(text, s)
+                            if reason:
+                                batcher.dropped[reason] += 1
+                                continue
+                            pending.append(text)
+                            if len(pending) >= s.batch_records:
+                                batcher.commit(pending, seen)
+                                pending = []
+                        report.files_ok += 1
+                    except FileRejected as e:
+                        problem = str(e)
+                if problem is not None:
+                    report.errors.append({"path": str(path), "error": problem})
+                if progress:
+                    progress("file", {"path": str(path), "bytes": size, "error": problem})
+            batcher.commit(pending, seen)
+            pending = []
+        finally:
+            batcher.close()
+    report.dropped = dict(batcher.dropped)
+    report.phi_found = dict(batcher.phi)
+    report.seconds = round(time.perf_counter() - t0, 3)
+    audit(vault.home, "vault.ingest", report.summary(), vault.keys, outcome="partial" if report.failed else "ok")
+    return report
