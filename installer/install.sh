@@ -198,11 +198,21 @@ if [ -e "$NEW" ]; then
     rm -rf -- "$NEW"  # left over from an interrupted attempt
 fi
 say "creating $NEW"
-"$PYTHON" -m venv "$NEW" || die 1 "python3 -m venv failed (is python3-venv installed?)"
+# pip runs straight from the bundle's own pip wheel, so the host needs neither python3-venv (ensurepip,
+# not installed by default on Debian) nor any pip of its own; the wheel installs pip into the venv too.
+PIPWHL=
+for w in "$B"/wheels/pip-*.whl; do [ -f "$w" ] && PIPWHL=$w; done
+if [ -n "$PIPWHL" ]; then
+    "$PYTHON" -m venv --without-pip "$NEW" || die 1 "$PYTHON -m venv --without-pip failed"
+    PIPRUN="$NEW/bin/python $PIPWHL/pip"
+else
+    "$PYTHON" -m venv "$NEW" || die 1 "$PYTHON -m venv failed (is python3-venv installed?)"
+    PIPRUN="$NEW/bin/python -m pip"
+fi
 # Only the bundle's wheels: no index, no host pip configuration, every file's hash pinned.
 PIP_CONFIG_FILE=/dev/null
 export PIP_CONFIG_FILE
-PIP="$NEW/bin/python -m pip --isolated --disable-pip-version-check --no-input"
+PIP="$PIPRUN --isolated --disable-pip-version-check --no-input"
 PIPI="install --no-index --find-links $B/wheels --require-hashes --only-binary=:all: --no-cache-dir --quiet"
 say "installing wheels (no index, hashes required)"
 # shellcheck disable=SC2086  # PIP/PIPI are word lists on purpose

@@ -32,14 +32,31 @@ __all__ = [
 ]
 
 
+_every_cache: dict[str, tuple[tuple[int, int], int]] = {}
+
+
 def _checkpoint_every(home: Home) -> int:
+    """``audit.checkpoint_every``, re-read only when appliance.toml changes (appends are hot paths)."""
+    import os
+
     from appliance.config import AuditSection, load_site_config
     from appliance.errors import ConfigError
 
+    path = home.config_path
     try:
-        return load_site_config(home.config_path).audit.checkpoint_every
+        st = os.stat(path)
+        stamp = (st.st_mtime_ns, st.st_size)
+    except FileNotFoundError:
+        stamp = (0, -1)
+    hit = _every_cache.get(str(path))
+    if hit and hit[0] == stamp:
+        return hit[1]
+    try:
+        every = load_site_config(path).audit.checkpoint_every
     except ConfigError:  # a broken config is reported by the command that reads it; keep auditing
-        return AuditSection().checkpoint_every
+        every = AuditSection().checkpoint_every
+    _every_cache[str(path)] = (stamp, every)
+    return every
 
 
 def record(home: Home, action: str, object: dict | None = None, outcome: str = "ok", signer: Any = None) -> dict:

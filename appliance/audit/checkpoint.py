@@ -221,6 +221,15 @@ def write_for_home(home, signer) -> tuple[Path, Checkpoint]:
 
 
 def last_size(home) -> int:
-    """Size of the newest checkpoint in the home (0 if none)."""
+    """Size of the newest checkpoint in the home (0 if none).
+
+    Read from the tree-state cache, which every checkpoint write updates; listing the directory is the
+    fallback when the cache is missing or names a note that is not there.
+    """
+    from appliance.audit import log
+
+    size = log.load_state(home)[0].size
+    if size and (Path(home.checkpoints_dir) / f"{size}.note").is_file():
+        return size
     cps = list_checkpoints(home.checkpoints_dir)
     return cps[-1][0] if cps else 0

@@ -101,10 +101,12 @@ def register_format(fmt: ExportFormat) -> None:
 # -- time filters ---------------------------------------------------------------------------------------------
 
 
-def parse_time(text: str | None, *, end: bool = False) -> datetime | None:
+def parse_time(text: str | datetime | None, *, end: bool = False) -> datetime | None:
     """ISO date or date-time (naive = UTC).  A bare date as an ``until`` bound means the end of that day."""
     if text is None or text == "":
         return None
+    if isinstance(text, datetime):
+        return text.replace(tzinfo=timezone.utc) if text.tzinfo is None else text.astimezone(timezone.utc)
     s = text.strip()
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
@@ -244,7 +246,10 @@ def verify_export(path: Path, public_key_pem: bytes | None = None) -> dict:
     last = None
     for entry, proof in zip(ev.entries, ev.proofs):
         seq = entry.get("seq") if isinstance(entry, dict) else None
-        if not isinstance(seq, int) or entry.get("hash") != log.entry_hash(entry):
+        problem = log.field_problem(entry) if isinstance(entry, dict) else "not an object"
+        if problem:
+            raise IntegrityError(f"{path.name}: exported entry seq {seq}: {problem}")
+        if entry.get("hash") != log.entry_hash(entry):
             raise IntegrityError(f"{path.name}: exported entry seq {seq}: hash does not match its contents")
         if last is not None and seq <= last["seq"]:
             raise IntegrityError(f"{path.name}: exported entry seq {seq}: out of order")

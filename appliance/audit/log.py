@@ -55,6 +55,24 @@ def current_actor() -> str:
         return f"uid:{os.getuid()}"
 
 
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def field_problem(entry: dict) -> str | None:
+    """What is structurally wrong with a parsed entry (fields and their types), or None."""
+    found = set(entry)
+    if found != set(FIELDS):
+        return f"wrong fields (missing {sorted(set(FIELDS) - found)}, unexpected {sorted(found - set(FIELDS))})"
+    types = {"seq": int, "pid": int, "ts": str, "actor": str, "host": str, "action": str, "outcome": str,
+             "object": dict, "prev": str, "hash": str}
+    for k, t in types.items():
+        if not isinstance(entry[k], t) or isinstance(entry[k], bool):
+            return f"field {k} has type {type(entry[k]).__name__}, expected {t.__name__}"
+    if not (_HEX64.match(entry["prev"]) and _HEX64.match(entry["hash"])):
+        return "prev/hash are not 64 lowercase hex digits"
+    return None
+
+
 def entry_hash(entry: dict) -> str:
     return sha256_bytes(canonical_json({k: v for k, v in entry.items() if k != "hash"}))
 
@@ -65,9 +83,12 @@ def entry_leaf(entry: dict) -> bytes:
 
 def ensure_dirs(home: Home) -> None:
     """Create audit/ and audit/checkpoints/ (0700) inside an existing home; never create the home itself."""
-    if not home.audit_dir.is_dir() and not home.root.is_dir():
+    cps = home.checkpoints_dir
+    if os.path.isdir(cps):  # the common case, checked with one stat
+        return
+    if not home.root.is_dir():
         home.require_initialized()
-    for d in (home.audit_dir, home.checkpoints_dir):
+    for d in (home.audit_dir, cps):
         if not d.is_dir():
             d.mkdir(exist_ok=True, mode=0o700)
 
@@ -166,14 +187,20 @@ def snapshot(home: Home) -> tuple[int, list[tuple[int, Path]]]:
     from appliance._internal.locks import file_lock
     from appliance.audit.checkpoint import list_checkpoints
 
-    if not home.audit_dir.is_dir():
-        return 0, []
-    with file_lock(home.audit_lock_path):
+    def take() -> tuple[int, list[tuple[int, Path]]]:
         try:
             size = home.audit_log_path.stat().st_size
         except FileNotFoundError:
             size = 0
         return size, list_checkpoints(home.checkpoints_dir)
+
+    if not home.audit_dir.is_dir():
+        return 0, []
+    try:
+        with file_lock(home.audit_lock_path):
+            return take()
+    except PermissionError:  # a read-only copy (e.g. verified by a compliance officer): nothing appends to it
+        return take()
 
 
 # -- appending ------------------------------------------------------------------------------------------------
@@ -181,9 +208,10 @@ def snapshot(home: Home) -> tuple[int, list[tuple[int, Path]]]:
 
 def _tail(home: Home, f) -> tuple[int, str]:
     """Next seq and the previous hash, repairing a torn final line.  Caller holds the lock."""
-    line, start, complete = _read_last_line(f)
-    if not line and complete:
+    f.seek(0, os.SEEK_END)
+    if f.tell() == 0:
         return 0, ZERO_HASH
+    line, start, complete = _read_last_line(f)
     if not complete:
         # A crash between write and fsync: the line was never acknowledged. Cut it and say so.
         f.truncate(start)

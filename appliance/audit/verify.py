@@ -11,6 +11,7 @@ raised as :class:`IntegrityError` naming the entry (``err.seq``).
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -30,6 +31,7 @@ class VerifyReport:
     checkpoints: list[dict] = field(default_factory=list)  # {"size", "file", "key"}
     external: dict | None = None  # the exported checkpoint given with --checkpoint
     ok: bool = True
+    recorded: bool | None = None  # whether the audit.verify entry was written (None: not asked to)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,11 +119,9 @@ def verify(
             raise _bad(i, f"audit log entry seq {i}: incomplete last line ({len(line)} bytes, torn write)",
                        hint="the next append cuts a torn line off; run `appliance audit verify` again after it")
         entry = log.parse_line(line, i)
-        keys_found = set(entry)
-        if keys_found != set(log.FIELDS):
-            missing = sorted(set(log.FIELDS) - keys_found)
-            extra = sorted(keys_found - set(log.FIELDS))
-            raise _bad(i, f"audit log entry seq {i}: wrong fields (missing {missing}, unexpected {extra})")
+        problem = log.field_problem(entry)
+        if problem:
+            raise _bad(i, f"audit log entry seq {i}: {problem}")
         if entry["hash"] != log.entry_hash(entry):
             raise _bad(i, f"audit log entry seq {i}: hash does not match its contents (the entry was edited)")
         if entry["seq"] != i:
@@ -175,9 +175,14 @@ def verify_and_record(home: Home, checkpoint_file: Path | None = None, public_ke
         except Exception:  # a log too damaged to append to must not hide the verification failure
             pass
         raise
-    record(
-        home,
-        "audit.verify",
-        {"entries": report.entries, "checkpoints": len(report.checkpoints), "external_size": (report.external or {}).get("size")},
-    )
+    try:
+        record(
+            home,
+            "audit.verify",
+            {"entries": report.entries, "checkpoints": len(report.checkpoints), "external_size": (report.external or {}).get("size")},
+        )
+        report.recorded = True
+    except PermissionError:  # verifying a read-only copy: the result stands, it just cannot be logged there
+        logging.getLogger(__name__).warning("audit log is read-only here; the verification was not recorded")
+        report.recorded = False
     return report

@@ -105,7 +105,8 @@ class BundleSpec:
         for url in self.extra_index_urls:
             args += ["--extra-index-url", url]
         for p in self.find_links:
-            args += ["--find-links", str(p)]
+            if p.is_dir():  # a site-local wheel directory that this staging host may not have
+                args += ["--find-links", str(p)]
         if self.wheel_cache is not None and self.wheel_cache.is_dir():
             args += ["--find-links", str(self.wheel_cache)]
         return args
@@ -173,9 +174,17 @@ def load_spec(path: str | os.PathLike, version: str | None = None) -> BundleSpec
     target = Target(pyver, tuple(platforms), impl, abi, t.get("machine", "x86_64"))
 
     py = data.get("python", {})
-    reqs = list(py.get("requirements", []))
+    reqs = []
+    if py.get("from_pyproject"):
+        # One source of truth for the appliance's dependencies: the project's own pyproject.toml.
+        pp = _resolve(base, py["from_pyproject"])
+        try:
+            reqs += list(tomllib.loads(pp.read_text(encoding="utf-8"))["project"]["dependencies"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError) as e:
+            problems.append(f"python.from_pyproject: cannot read dependencies from {pp}: {e}")
+    reqs += list(py.get("requirements", []))
     spacy_model = data.get("spacy", {}).get("package")
-    if spacy_model:
+    if spacy_model and spacy_model not in reqs:
         reqs.append(spacy_model)
     lock = _resolve(base, py["lock"]) if py.get("lock") else None
     if reqs and lock is None:

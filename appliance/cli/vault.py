@@ -95,8 +95,9 @@ def ls_cmd(
     def render(ms) -> None:
         from rich.table import Table
 
-        t = Table("id", "source", "batch", "ingested", "chars", "kek", "state", title=f"{len(ms)} records",
-                  title_justify="left")
+        t = Table(title=f"{len(ms)} records", title_justify="left")
+        for col in ("id", "source", "batch", "ingested", "chars", "kek", "state"):
+            t.add_column(col, no_wrap=True, justify="right" if col == "chars" else "left")
         for m in ms:
             t.add_row(m.id, m.source, m.batch_id, m.ingested_at[:19], str(m.n_chars), m.kek_id or "-", m.state)
         console.print(t)

@@ -5,8 +5,8 @@
   wrap-around), folded to 32 bits.  Keying matters: the vault stores signatures and band keys in its catalog,
   and unkeyed hashes of a short text (fewer than k words → one shingle) could be confirmed by a dictionary
   attack.  With a key derived from the master key the stored hashes reveal nothing without unlocking.
-- Permutations are the classic ``(a·h + b) mod (2^61 − 1)`` truncated to 32 bits (as datasketch does), with
-  ``a, b`` drawn from a fixed seed so signatures are stable across runs.
+- Permutations are the classic ``(a·h + b) mod (2^61 − 1)`` (uint64 wrap-around, mod by folding) truncated to
+  32 bits (as datasketch does), with ``a, b`` drawn from a fixed seed so signatures are stable across runs.
 - Band parameters are chosen like datasketch's ``_optimal_param`` (minimise weighted false-positive and
   false-negative area around the threshold), weighted towards recall because every candidate is verified
   against its estimated Jaccard similarity afterwards.
@@ -22,6 +22,7 @@ import numpy as np
 
 MERSENNE = np.uint64((1 << 61) - 1)
 MAX_HASH = np.uint64((1 << 32) - 1)
+_SHIFT = np.uint64(61)
 _POLY = np.uint64(0x100000001B3)  # FNV-64 prime as the k-gram polynomial base
 _WORD = re.compile(r"\w+", re.UNICODE)
 _BLOCK = 2048  # shingles per numpy block: bounds memory at _BLOCK × num_perm × 8 bytes
@@ -69,7 +70,12 @@ class MinHasher:
         words = _WORD.findall(text.lower())
         if not words:
             words = [text.strip().lower()]
-        wh = np.fromiter((self._word_hash(w) for w in words), dtype=np.uint64, count=len(words))
+        cache = self._cache
+        try:  # fast path: every word seen before
+            hs = [cache[w] for w in words]
+        except KeyError:
+            hs = [self._word_hash(w) for w in words]
+        wh = np.array(hs, dtype=np.uint64)
         k = min(self.shingle, len(words))
         m = len(words) - k + 1
         h = wh[:m].copy()
@@ -85,9 +91,15 @@ class MinHasher:
         sig = np.full(self.num_perm, MAX_HASH, dtype=np.uint64)
         with np.errstate(over="ignore"):
             for i in range(0, len(hv), _BLOCK):
-                blk = hv[i : i + _BLOCK, None]
-                ph = ((blk * self._a[None, :] + self._b[None, :]) % MERSENNE) & MAX_HASH
-                np.minimum(sig, ph.min(axis=0), out=sig)
+                x = hv[i : i + _BLOCK, None] * self._a[None, :]
+                x += self._b
+                # mod 2^61-1 by folding (x & M) + (x >> 61): ~4x cheaper than numpy's integer division, and
+                # the one missing conditional subtraction does not matter for a hash
+                y = x & MERSENNE
+                x >>= _SHIFT
+                y += x
+                y &= MAX_HASH
+                np.minimum(sig, y.min(axis=0), out=sig)
         return sig.astype(np.uint32)
 
 

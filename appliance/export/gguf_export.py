@@ -79,13 +79,28 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         if parity:
             result = gguf_parity(src.path, target, qtype, reference_out=b.path(REFERENCE_FILE))
             write_json(b.path(PARITY_FILE), result)
+            if not result["passed"]:
+                audit_export(home, "export.gguf", {"source": name, "type": qtype, "failures": result["failures"]},
+                             signer, outcome="failed")
             raise_if_failed(result, "GGUF", b.staging)
         manifest = b.finish(signer=signer, source=source_facts(src),
                             registry=registry_facts(home, src.version), format_facts=facts,
                             parity=_parity_summary(result))
     finally:
         src.cleanup()
+    audit_export(home, "export.gguf", {"artifact": manifest["artifact_id"], "source": name, "type": qtype,
+                                       "model_sha256": manifest["files"][MODEL_FILE]["sha256"],
+                                       "parity_passed": bool(result and result["passed"])}, signer)
     return manifest
+
+
+def audit_export(home: Home | None, action: str, obj: dict, signer: Any, outcome: str = "ok") -> None:
+    """Record an export in the home's audit log (ids and hashes only)."""
+    if home is None or not home.initialized:
+        return
+    from appliance.audit import record
+
+    record(home, action, obj, outcome=outcome, signer=signer)
 
 
 def _parity_summary(result: dict | None) -> dict | None:

@@ -57,7 +57,10 @@ def _require_llama_cpp():
 
 def load_llama(gguf_path: Path, n_ctx: int = 512, logits_all: bool = True):
     """A llama-cpp-python model on CPU, quiet, deterministic."""
+    from appliance.export.generate import _context_length
+
     llama_cpp = _require_llama_cpp()
+    n_ctx = _context_length(gguf_path, cap=n_ctx)
     # f32 KV cache: llama.cpp's default f16 cache alone costs ~1e-3 on the logits, hiding real differences
     return llama_cpp.Llama(model_path=str(gguf_path), n_ctx=n_ctx, logits_all=logits_all, n_threads=2,
                            n_threads_batch=2, verbose=False, seed=0, n_gpu_layers=0,
@@ -78,6 +81,9 @@ def torch_reference(model_dir: Path, prompts=PROMPTS) -> dict:
     # tokenizer.json as written is the truth: AutoTokenizer would swap in an architecture-specific
     # pre-tokenizer for some model types (transformers 5 rebuilds e.g. Qwen2Tokenizer's pipeline).
     tok = PreTrainedTokenizerFast.from_pretrained(str(model_dir), local_files_only=True)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32, local_files_only=True)
     model.eval()
     ids, logits = [], []

@@ -185,8 +185,12 @@ def _home_perms(ctx: CheckContext):
             problems.append(f"keys/ mode {stat.S_IMODE(keys.stat().st_mode):o} (want 700)")
         for p in sorted(keys.rglob("*")):
             ps = p.lstat()
-            if p.is_file() and ps.st_mode & 0o077:
-                problems.append(f"{p.relative_to(home)} mode {stat.S_IMODE(ps.st_mode):o} (want 600)")
+            # Public keys may be world-readable; nothing in keys/ may be writable by others, and every
+            # other file (wrapped keys, keyring) is owner-only.
+            public = p.name.endswith((".pub.pem", ".pub"))
+            if p.is_file() and ps.st_mode & (0o022 if public else 0o077):
+                want = "644 or less" if public else "600"
+                problems.append(f"{p.relative_to(home)} mode {stat.S_IMODE(ps.st_mode):o} (want {want})")
             if ps.st_uid != st.st_uid:
                 problems.append(f"{p.relative_to(home)} owned by uid {ps.st_uid}, home by {st.st_uid}")
     return _ok(not problems, "home 700, keys 700, key files 600, one owner", "; ".join(problems[:5]))
@@ -206,10 +210,17 @@ def _encryption(ctx: CheckContext):
                f"{mnt} on {name}: no dm-crypt (LUKS) layer")
 
 
+def wanted_links(unit_dir: Path, names: tuple[str, ...]) -> list[Path]:
+    """``*.wants/<unit>`` links for ``names`` (links into /lib dangle inside a fixture root: use lexists)."""
+    if not unit_dir.is_dir():
+        return []
+    return [d / n for d in sorted(unit_dir.glob("*.wants")) for n in names if os.path.lexists(d / n)]
+
+
 def _ssh(ctx: CheckContext):
     unit_dir = probes.under(ctx.root, "etc/systemd/system")
     names = ("ssh.service", "sshd.service", "ssh.socket", "sshd.socket")
-    enabled = sorted({p.name for n in names for p in unit_dir.glob(f"*.wants/{n}")}) if unit_dir.is_dir() else []
+    enabled = sorted({p.name for p in wanted_links(unit_dir, names)})
     masked = [n for n in names if (unit_dir / n).is_symlink() and os.readlink(unit_dir / n) == "/dev/null"]
     port22 = [s for s in probes.listeners(ctx.root) if s.endswith(":22")]
     problems = ([f"enabled: {', '.join(enabled)}"] if enabled else []) + (

@@ -71,9 +71,14 @@ def interfaces(root: Path, live: bool = False) -> list[Interface]:
     else:
         d = under(root, "sys/class/net")
         names = sorted(p.name for p in d.iterdir()) if d.is_dir() else []
+    # sysfs shows the network namespace that mounted it: trust its flags only when it lists the same
+    # interfaces as this process's /proc/net/dev (otherwise, e.g. inside `unshare -n`, ask the kernel).
+    sysd = under(root, "sys/class/net")
+    sys_names = {p.name for p in sysd.iterdir()} if sysd.is_dir() else set()
+    ask_kernel = live and sys_names != set(names)
     out = []
     for n in names:
-        flags = _ioctl_flags(n) if live else None
+        flags = _ioctl_flags(n) if ask_kernel else None
         if flags is None:
             raw = read_text(root, f"sys/class/net/{n}/flags")
             if raw is not None:

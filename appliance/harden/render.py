@@ -17,6 +17,7 @@ from string import Template
 
 from appliance._internal.atomic import atomic_write
 from appliance.errors import UsageError
+from appliance.harden.checks import wanted_links
 
 
 @dataclass
@@ -64,8 +65,10 @@ def _fstab(old: str, table: list[tuple[str, list[str], str]]) -> str:
             if f[1] == mnt:
                 seen.add(mnt)
                 have = f[3].split(",")
-                f[3] = ",".join(have + [o for o in opts if o not in have])
-                ln = "\t".join(f)
+                missing = [o for o in opts if o not in have]
+                if missing:  # rewrite only lines that change, so a second apply is a no-op
+                    f[3] = ",".join(have + missing)
+                    ln = "\t".join(f)
         lines.append(ln)
     for mnt, _opts, add in table:
         if mnt not in seen and add != "-":
@@ -103,7 +106,7 @@ def plan(root: Path, templates: Path, values: dict[str, str]) -> list[Change]:
         link = sysd / unit
         if not (link.is_symlink() and os.readlink(link) == "/dev/null"):
             changes.append(Change(f"/etc/systemd/system/{unit}", "mask", None, "/dev/null"))
-        for wanted in sorted(sysd.glob(f"*.wants/{unit}")) if sysd.is_dir() else []:
+        for wanted in wanted_links(sysd, (unit,)):
             changes.append(Change("/" + wanted.relative_to(root).as_posix(), "unlink", "enabled", None))
     return changes
 

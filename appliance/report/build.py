@@ -81,7 +81,7 @@ def build_report(
 ) -> dict[str, Any]:
     """Write the HTML report to ``output`` (and ``output`` with ``.pdf`` when ``pdf``); returns a summary.
 
-    ``signer`` (optional) lets the ``report.generate`` audit entry trigger a signed checkpoint;
+    ``signer`` (optional): sign a checkpoint of the log first, so the report shows a current one;
     ``harden_json`` adds the per-check rows of a saved `appliance harden check --json`.
     """
     from appliance.audit import record
@@ -90,7 +90,13 @@ def build_report(
 
     period = Period.parse(since, until)
     output = Path(output).expanduser().absolute()
-    data = collect(home, period, load_harden_json(harden_json))
+    harden_doc = load_harden_json(harden_json)
+    if signer is not None:
+        # With the key at hand, sign a tree head of the log as it is now: the report's evidence is then current.
+        from appliance.audit import checkpoint
+
+        checkpoint(home.require_initialized(), signer)
+    data = collect(home, period, harden_doc)
     figs = render.figures(data)
     page = render.render(data, figs).encode("utf-8")
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -113,7 +113,7 @@ def _integrity(d: dict) -> str:
     parts = []
     if v.get("ok") is True:
         parts.append(f'<div class="banner ok">Audit log intact: {e(v.get("entries"))} entries; hash chain, Merkle tree '
-                     f'and {e(v.get("checkpoints_checked"))} signed checkpoints verified now.</div>')
+                     f'and {e(v.get("checkpoints_checked"))} signed checkpoint(s) verified now.</div>')
     elif v.get("ok") is False:
         seq = v.get("first_bad_seq")
         parts.append(f'<div class="banner bad">AUDIT LOG VERIFICATION FAILED'

@@ -79,6 +79,7 @@ CLINICAL_WORDS = frozenset(
     protamine vitamin k kayexalate sevelamer renvela calcitriol cinacalcet sensipar zinc saline
     lactated ringers dextrose albumin tdap pneumovax prevnar shingrix flu covid moderna pfizer
     ensure glucerna boost nepro jevity osmolite medicare medicaid tricare medigap cobra
+    osh hs qhs ltach irf acute snf alf hha pcu stepdown sdu cvicu cticu nsicu tsicu l&d mbu ob gyn peds psych
     patient pt pts nurse rn lpn np md do pa cna charge attending resident intern fellow hospitalist
     provider physician surgeon anesthesia cardiology neurology oncology nephrology pulmonology gi ent
     admission admitted discharge discharged history physical assessment plan impression diagnosis
@@ -201,8 +202,10 @@ def lexicon() -> Lexicon:
             countries.add(c["name"].lower())
     except ImportError:
         pass
+    # common short forms; "new york" is a city as well as a state
+    cities |= {"new york", "nyc", "la", "sf", "philly", "nola", "the bronx", "bronx", "brooklyn", "queens", "manhattan", "staten island"}
     countries |= {"usa", "us", "u.s.", "u.s.a.", "united states", "america", "uk", "england"}
-    states = {s.lower() for s in US_STATES.values()} | {s.lower() for s in US_STATES}
+    states = ({s.lower() for s in US_STATES.values()} | {s.lower() for s in US_STATES}) - {"new york"}
     english: set[str] = set()
     try:
         from wordfreq import top_n_list

@@ -41,7 +41,12 @@ DAY_ONLY = re.compile(
 )
 # a bare month with a temporal preposition: "in March", "since early June"
 MONTH_ALONE = re.compile(
-    rf"\b(?:in|since|during|until|till|through|of|early|late|mid-?|last|next|this|by|from|before|after|around)\s+(?:early\s+|late\s+|mid-?)?({MONTHS_FULL}|Sept|Dec|Nov|Oct|Aug|Feb)\b(?!\s*\d)"
+    rf"\b(?:in|since|during|until|till|through|of|early|late|mid-?|last|next|this|by|from|before|after|around)\s+((?:(?:early|late|mid-?|last|next|this)\s+)?(?:{MONTHS_FULL}|Sept|Dec|Nov|Oct|Aug|Feb))\b(?!\s*\d)"
+    rf"|\b((?:last|next|this|past)\s+(?:{MONTHS_FULL}|Sept|Dec|Nov|Oct|Aug|Feb))\b(?!\s*\d)"
+)
+WEEKDAY = re.compile(
+    r"\b(?:on|last|next|this|since|by|until|before|after|from|past|previous|following)\s+((?:(?:last|next|this|past)\s+)?(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)\b",
+    re.IGNORECASE,
 )
 HOLIDAY = re.compile(
     r"\b(?:Christmas(?:\s+(?:Eve|Day))?|Thanksgiving(?:\s+Day)?|New\s+Year'?s(?:\s+(?:Eve|Day))?|Easter(?:\s+Sunday)?|"

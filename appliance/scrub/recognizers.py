@@ -132,7 +132,11 @@ class DateRecognizer(ClinicalRecognizer):
         for m in P.MONTH_ALONE.finditer(v):
             if note.mode == LOWER:
                 continue
-            out.append(Entity(m.start(1), m.end(1), "DATE", 0.7))
+            g = 1 if m.group(1) else 2
+            out.append(Entity(m.start(g), m.end(g), "DATE", 0.7))
+        for m in P.WEEKDAY.finditer(v):
+            # a weekday tied to the note's date ("last Friday") pins the calendar date
+            out.append(Entity(m.start(1), m.end(1), "DATE", 0.6))
         for m in (re.compile(P.HOLIDAY.pattern, re.IGNORECASE) if note.mode == UPPER else P.HOLIDAY).finditer(v):
             out.append(Entity(m.start(), m.end(), "DATE", 0.8))
         return out
@@ -384,7 +388,8 @@ class AddressRecognizer(ClinicalRecognizer):
             while len(toks) > 1 and " ".join(toks).lower() not in L.cities and toks[0].lower() in L.english_common:
                 cs += len(toks[0]) + 1
                 toks = toks[1:]
-            out.append(Entity(cs, ce, "LOCATION", 0.85))
+            # the state itself is not PHI, but a gold "City, ST" span reads as one address unit
+            out.append(Entity(cs, m.end("state"), "LOCATION", 0.85))
             if m.group("zip"):
                 out.append(Entity(m.start("zip"), m.end("zip"), "ZIP", 0.95))
         for m in P.ZIP.finditer(v):
@@ -437,6 +442,11 @@ class AddressRecognizer(ClinicalRecognizer):
 
 
 _FACILITY_CI = re.compile(P.FACILITY.pattern, re.IGNORECASE)
+# "our Dallas clinic", "UCLA med center", "Cedars-Sinai ER": a proper name before a lower-case facility word
+_FACILITY_LOWER_HEAD = re.compile(
+    r"\b(?:(?:St\.?|Mt\.?|Saint|Mount)\s+)?(?:[A-Z][\w'’&.-]*\s+){1,3}(?:(?:downtown|main|satellite|outpatient|inpatient|community|county|general|medical|med|health|cancer|heart|dialysis|rehab|urgent\s+care|primary\s+care|family)\s+)?"
+    r"(?:clinic|hospital|medical\s+center|med\s+center|health\s+center|office|facility|practice|ER|ED|campus|center|centre|infirmary|hospice|nursing\s+home|rehab|lab|pharmacy)\b"
+)
 _CAP_PHRASE = re.compile(r"(?:(?:St\.?|Mt\.?|Saint|Mount)\s+)?[A-Z][\w'’&.-]*(?:\s+(?:of\s+|the\s+|and\s+|&\s+)?[A-Z][\w'’&.-]*){0,4}")
 _NOT_PLACE_WORDS = frozenset(
     """the a an this that these those his her their its our my your i we he she they it mon tue wed thu fri sat sun
@@ -471,6 +481,12 @@ class FacilityRecognizer(ClinicalRecognizer):
             if lead in ("the", "a", "an", "our", "his", "her", "their") and s == m.start():
                 s += len(v[s:e].split()[0]) + 1
             out.append(Entity(s, e, "FACILITY", 0.85))
+        for m in _FACILITY_LOWER_HEAD.finditer(v):
+            s, e = _strip(v, *_span(m))
+            lead = v[s:e].split()[0].lower().strip(".,")
+            if lead in L.clinical or lead in _NOT_PLACE_WORDS or _looks_like_month(lead):
+                continue
+            out.append(Entity(s, e, "FACILITY", 0.7))
         for m in P.SAINT.finditer(v):
             s, e = _strip(v, *_span(m))
             out.append(Entity(s, e, "FACILITY", 0.8))
@@ -485,8 +501,8 @@ class FacilityRecognizer(ClinicalRecognizer):
                 w in L.clinical or w in _NOT_PLACE_WORDS or w in ("of", "the", "and", "&") for w in words
             ):
                 continue
-            if re.fullmatch(r"[A-Z]{2,5}", v[s:e]) or _looks_like_month(words[0]):
-                continue  # "to ICU", "at OSH", "on March"
+            if _looks_like_month(words[0]) or re.fullmatch(r"[A-Z]{1,2}", v[s:e]):
+                continue  # "on March", "at A"
             if note.mode == UPPER and len(words) == 1:
                 continue
             out.append(Entity(s, e, "FACILITY", 0.6))
@@ -515,13 +531,18 @@ _STOP_AFTER_NAME = frozenset(
 )
 
 
-def _is_name_word(w: str, *, strict: bool) -> bool:
-    """Could ``w`` be part of a person's name? strict=True demands a gazetteer hit."""
+def _is_name_word(w: str, *, strict: bool, continuation: bool = False) -> bool:
+    """Could ``w`` be part of a person's name? strict=True demands a gazetteer hit; continuation=True means
+    it follows a name word ("Michael Brown", "Jane Doe"), where any known surname is accepted."""
     L = lexicon()
     lw = w.lower().strip(".'’").removesuffix("'s").removesuffix("’s")
     if len(lw) == 1:
         return w[0].isupper()
-    if lw in L.clinical or lw in _STOP_AFTER_NAME or lw in _NOT_PLACE_WORDS or _looks_like_month(lw):
+    if lw in _STOP_AFTER_NAME or lw in _NOT_PLACE_WORDS or _looks_like_month(lw):
+        return False
+    if continuation and w[:1].isupper() and not w.isupper() and (lw in L.surnames or lw in L.first_names or lw not in L.english_common):
+        return lw not in L.clinical or lw in L.surnames or len(lw) <= 4
+    if lw in L.clinical:
         return False
     if lw in L.first_names or lw in L.common_surnames:
         return True
@@ -565,7 +586,7 @@ class NameRecognizer(ClinicalRecognizer):
                 if m.start() > 0 and text[end - s : m.start()].strip(" ") not in ("",):
                     break  # something other than spaces between the words
                 w = m.group(0)
-                if not _is_name_word(w, strict=strict_first or lower):
+                if not _is_name_word(w, strict=strict_first or lower, continuation=n > 0 and not lower):
                     break
                 if lower and n == 0 and w.lower() in AMBIGUOUS_NAME_WORDS:
                     break
@@ -615,7 +636,9 @@ class NameRecognizer(ClinicalRecognizer):
         for m in pair_rx.finditer(v):
             f, l_ = m.group("f"), m.group("l")
             fl, ll = f.lower(), l_.lower().strip(".")
-            if fl not in L.first_names or fl in L.clinical:
+            if fl not in L.first_names and not ("-" in fl and all(x in L.first_names for x in fl.split("-"))):
+                continue
+            if fl in L.clinical:
                 continue
             if lower or note.mode == UPPER:
                 # without case cues both halves must be known names and the first not a common word
@@ -626,9 +649,7 @@ class NameRecognizer(ClinicalRecognizer):
             else:
                 if fl in AMBIGUOUS_NAME_WORDS and ll not in L.surnames:
                     continue
-                if not _is_name_word(l_, strict=False):
-                    continue
-                if len(ll) > 1 and ll in L.english_common and ll not in L.surnames:
+                if not _is_name_word(l_, strict=False, continuation=True):
                     continue
             s, e = _strip(v, m.start("f"), m.end("l") if not lower else m.end("all"))
             if not _eponym_use(v, m.start("l"), m.end("l")):

@@ -34,9 +34,19 @@ MANIFEST = "manifest.json"
 LATEST = "LATEST"
 FORMAT = 1
 _STEP_RE = re.compile(r"^step_(\d{8})$")
-# Tests set this to a number of seconds to hold a save open between the shards and the manifest, so a
-# kill lands mid-save.
+# Tests set this to "STEP:SECONDS" (or "SECONDS" for every save) to hold a save open between the shards
+# and the manifest, so a kill lands mid-save.
 ENV_PAUSE_IN_SAVE = "APPLIANCE_TRAIN_TEST_PAUSE_IN_SAVE"
+
+
+def _test_pause(step: int) -> float:
+    raw = os.environ.get(ENV_PAUSE_IN_SAVE) or ""
+    if not raw:
+        return 0.0
+    if ":" in raw:
+        at, secs = raw.split(":", 1)
+        return float(secs) if int(at) == step else 0.0
+    return float(raw)
 
 
 def step_name(step: int) -> str:
@@ -87,7 +97,7 @@ def find_resumable(root: Path) -> tuple[Path, dict] | None:
 def commit(root: Path, step: int, meta: dict, keep_last: int) -> Path:
     """Seal the staging dir for ``step`` (already filled by every rank) and make it the newest checkpoint."""
     staging = staging_path(root, step)
-    pause = float(os.environ.get(ENV_PAUSE_IN_SAVE) or 0)
+    pause = _test_pause(step)
     if pause:
         time.sleep(pause)
     fsync_tree(staging)

@@ -258,3 +258,16 @@ def _hostfile_hosts(hostfile: str) -> int:
     except OSError as e:
         raise InputError(f"cannot read hostfile {hostfile}: {e.strerror or e}", hint="fix run.hostfile") from None
     return max(1, sum(1 for ln in lines if ln.strip() and not ln.strip().startswith("#")))
+
+
+def train_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | None = None, resume: bool = False,
+                     allow_change: Iterable[str] = (), progress: bool = True) -> dict[str, Any]:
+    """What ``appliance train`` does: load the recipe, open the vault with the unlocked keys, :func:`train`."""
+    from appliance.train.data import VaultSource
+    from appliance.train.recipe import load_recipe
+    from appliance.vault import Vault
+
+    recipe = load_recipe(config, overrides)
+    with Vault.open(home, keys) as vault:
+        return train(home, recipe, source=VaultSource(vault, recipe.data.sources), resume=resume,
+                     allow_change=allow_change, signer=getattr(keys, "signer", None), progress=progress)

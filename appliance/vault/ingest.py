@@ -20,7 +20,6 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from appliance.curate import LSHIndex, band_keys, jaccard, quality

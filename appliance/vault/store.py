@@ -38,6 +38,36 @@ STAGING_SUFFIX = ".staging"
 #: Callbacks run after every shred with the list of shredded record ids (and ``home=`` when the callback
 #: accepts it).  The model registry hooks "flag every model trained on these records" in here.
 on_shred: list[Callable[..., Any]] = []
+#: Modules imported before the hooks run, so subsystems that register a hook at import time always do
+#: (a CLI `vault shred` process would otherwise never import the registry).
+SHRED_HOOK_MODULES = ("appliance.registry",)
+
+
+def _load_syncfs():
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_SYNCFS = _load_syncfs()
+_HAVE_SYNCFS = _SYNCFS is not None
+
+
+def _syncfs(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _SYNCFS(fd) != 0:
+            import ctypes
+
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), str(path))
+    finally:
+        os.close(fd)
 
 
 def utc_now() -> str:
@@ -153,28 +183,41 @@ class Vault:
         return p.with_name("." + p.name + STAGING_SUFFIX)
 
     def stage_object(self, record_id: str, sealed: bytes | bytearray) -> Path:
-        """Write a sealed object under its staging name and fsync it (not yet visible)."""
+        """Write a sealed object under its staging name (not yet visible, not yet durable: see
+        :meth:`publish_objects`)."""
         path = self.staging_path(record_id)
         path.parent.mkdir(mode=0o700, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(sealed)
-                f.flush()
-                os.fsync(f.fileno())
+                if not _HAVE_SYNCFS:
+                    f.flush()
+                    os.fsync(f.fileno())
         except BaseException:
             path.unlink(missing_ok=True)
             raise
         return path
 
+    def _sync(self, dirs) -> None:
+        """Make staged data (or renames) durable: one syncfs(2) for the whole batch where Linux offers it
+        (a per-file fsync costs ~10 ms here, i.e. most of the ingest time), else fsync each directory."""
+        if _HAVE_SYNCFS:
+            _syncfs(self.objects_dir)
+        else:
+            for d in dirs:
+                fsync_dir(d)
+
     def publish_objects(self, record_ids: list[str]) -> None:
-        """Rename staged objects to their final names and fsync the directories (before the catalog commit)."""
-        dirs = set()
+        """Flush staged objects, rename them to their final names and flush again (before the catalog
+        commit, so a committed row always has a durable object)."""
+        dirs = {self.object_path(rid).parent for rid in record_ids}
+        if not record_ids:
+            return
+        self._sync(dirs)
         for rid in record_ids:
             os.replace(self.staging_path(rid), self.object_path(rid))
-            dirs.add(self.object_path(rid).parent)
-        for d in dirs:
-            fsync_dir(d)
+        self._sync(dirs)
 
     def sweep(self) -> dict:
         """Delete staging files and object files with no active catalog row. Call only under the lock."""
@@ -378,7 +421,16 @@ class Vault:
 
 def run_shred_hooks(home: Home, record_ids: list[str]) -> list[str]:
     """Call every :data:`on_shred` hook; returns error strings of hooks that failed (shred still stands)."""
+    import importlib
+
     errors = []
+    for mod in SHRED_HOOK_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ImportError:
+            pass  # that subsystem is not part of this build
+        except Exception as e:
+            errors.append(f"import {mod}: {type(e).__name__}: {e}")
     for hook in list(on_shred):
         try:
             params = inspect.signature(hook).parameters

@@ -97,3 +97,22 @@ def test_note_by_another_key_is_rejected(signer):
 def test_malformed_notes_are_integrity_errors(text):
     with pytest.raises(IntegrityError, match="malformed"):
         parse(text)
+
+
+def test_openssl_verifies_the_checkpoint_signature(signer, tmp_path):
+    """Anyone can check a checkpoint with stock openssl: the signature is plain DER ECDSA over the body."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    note = sign_checkpoint("appliance/test-site", 7, ROOT, signer)
+    body, sig_line = note.rsplit("\n\n", 1)
+    (tmp_path / "body").write_text(body + "\n")
+    (tmp_path / "sig").write_bytes(base64.b64decode(sig_line.split(" ")[2])[4:])
+    (tmp_path / "pub.pem").write_bytes(crypto.public_pem(signer.private_key))
+    cmd = ["openssl", "dgst", "-sha256", "-verify", str(tmp_path / "pub.pem"), "-signature", str(tmp_path / "sig")]
+    ok = subprocess.run(cmd + [str(tmp_path / "body")], capture_output=True, text=True)
+    assert ok.returncode == 0 and "Verified OK" in ok.stdout
+    (tmp_path / "body").write_text(body.replace("\n7\n", "\n8\n") + "\n")
+    assert subprocess.run(cmd + [str(tmp_path / "body")], capture_output=True).returncode != 0

@@ -193,3 +193,21 @@ def test_damaged_last_entry_refuses_appends(audited):
     with pytest.raises(IntegrityError, match="damaged"):
         record(audited, "test.more")
     assert Path(audited.audit_log_path).read_text().endswith("garbage\n")
+
+
+def test_retyped_field_is_caught_even_when_rehashed(audited):
+    lines = _lines(audited)
+    e = json.loads(lines[1])
+    e["seq"] = True  # == 1 in Python; a verifier comparing with == alone would accept it
+    e["hash"] = entry_hash(e)
+    lines[1] = json.dumps(e) + "\n"
+    _write(audited, lines)
+    with pytest.raises(IntegrityError, match="seq 1: field seq has type bool"):
+        verify(audited)
+
+
+def test_blank_last_line_refuses_appends_instead_of_restarting_the_chain(audited):
+    with open(audited.audit_log_path, "ab") as f:
+        f.write(b"\n")
+    with pytest.raises(IntegrityError, match="damaged"):
+        record(audited, "test.more")

@@ -131,3 +131,22 @@ def tiny_models(tmp_path_factory):
         return cache[key]
 
     return get
+
+
+SITE_PASSPHRASE = b"export tests passphrase"
+
+
+def make_site(root: Path):
+    """An initialised home and its unlocked keys (fast KDF)."""
+    from appliance.home import Home
+    from appliance.keys import init_home, unlock_home
+
+    home = Home(Path(root))
+    init_home(home, SITE_PASSPHRASE, kdf_target_ms=1)
+    return home, unlock_home(home, SITE_PASSPHRASE)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """``(home, keys)`` shared by the export tests."""
+    return make_site(tmp_path_factory.mktemp("site") / "home")

@@ -48,7 +48,7 @@ def main() -> int:
     home = Home(Path(args.home))
     try:
         result = train(home, recipe, source=InMemorySource(corpus(args.records)), resume=args.resume,
-                       allow_change=args.allow_change, audit=False, progress=False)
+                       allow_change=args.allow_change, audit=True, progress=False)
     except ApplianceError as e:
         print(json.dumps(e.to_dict()))
         return e.exit_code

@@ -1,0 +1,55 @@
+"""Local inference from a signed GGUF artifact: verify first, then stream tokens from llama-cpp-python.
+
+Verification runs before the model is loaded, on the same directory; nothing is loaded from an artifact
+that fails it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from appliance.errors import UsageError
+from appliance.home import Home
+
+
+def generate(artifact: Path, prompt: str, public_keys: Mapping[str, Any], *, max_tokens: int = 64,
+             temperature: float = 0.8, top_p: float = 0.95, seed: int = 0,
+             home: Home | None = None) -> tuple[dict, Iterator[str]]:
+    """Verify ``artifact`` and return ``(verify report, iterator of text pieces)``."""
+    from appliance.sign.verify import verify_artifact
+
+    report = verify_artifact(Path(artifact), public_keys, home=home)
+    if report["kind"] != "gguf":
+        raise UsageError(f"generate runs GGUF artifacts; {artifact} is {report['kind']}",
+                         hint="export a GGUF: appliance export gguf --model VERSION")
+    if max_tokens < 1:
+        raise UsageError("--max-tokens must be at least 1")
+    return report, _stream(Path(artifact) / "model.gguf", prompt, max_tokens, temperature, top_p, seed)
+
+
+def _stream(path: Path, prompt: str, max_tokens: int, temperature: float, top_p: float,
+            seed: int) -> Iterator[str]:
+    from appliance.export.parity import _require_llama_cpp
+
+    llama_cpp = _require_llama_cpp()
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=_context_length(path), n_threads=2, verbose=False, seed=seed)
+    try:
+        for chunk in llm.create_completion(prompt, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+                                           stream=True, seed=seed):
+            text = chunk["choices"][0]["text"]
+            if text:
+                yield text
+    finally:
+        llm.close()
+
+
+def _context_length(path: Path, cap: int = 4096) -> int:
+    """The model's trained context, capped so a long-context model does not allocate a huge KV cache."""
+    import gguf
+
+    r = gguf.GGUFReader(str(path))
+    f = r.fields.get("general.architecture")
+    arch = bytes(f.parts[f.data[0]]).decode()
+    ctx = r.fields.get(f"{arch}.context_length")
+    return min(int(ctx.parts[ctx.data[0]][0]), cap) if ctx is not None else 2048

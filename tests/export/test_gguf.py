@@ -1,0 +1,76 @@
+"""GGUF export: each architecture × {f32, q8_0} loads in llama.cpp with parity inside the thresholds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from appliance.errors import IntegrityError
+from appliance.export.parity import THRESHOLDS
+
+pytestmark = pytest.mark.llamacpp
+llama_cpp = pytest.importorskip("llama_cpp")
+
+
+@pytest.mark.parametrize("qtype", ["f32", "q8_0"])
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "deepseek_v3"])
+def test_gguf_parity(arch, qtype, tiny_models, site, tmp_path):
+    from appliance.export import export_gguf
+
+    home, keys = site
+    m = export_gguf(str(tiny_models(arch)), qtype, home=home, signer=keys.signer, out_dir=tmp_path / "a")
+    parity = json.loads((tmp_path / "a" / "parity.json").read_text())
+    assert parity["passed"] and parity["tokenization_identical"], parity
+    limit, min_top1 = THRESHOLDS[qtype]
+    assert parity["top1_agreement"] >= min_top1
+    if limit is not None:
+        assert parity["max_abs_diff"] <= limit
+    assert parity["positions"] > 100
+    expected_arch = {"llama": "llama", "qwen2": "qwen2", "deepseek_v3": "deepseek2"}[arch]
+    assert m["gguf"]["arch"] == expected_arch
+    types = set(t for _, t in m["gguf"]["tensors"].values())
+    assert types == ({"F32"} if qtype == "f32" else {"F32", "Q8_0"})
+    # norms stay F32 whatever the type
+    assert all(t == "F32" for n, (_, t) in m["gguf"]["tensors"].items() if n.endswith("norm.weight"))
+    if arch == "deepseek_v3":
+        names = set(m["gguf"]["tensors"])
+        assert {"blk.1.ffn_gate_exps.weight", "blk.1.exp_probs_b.bias", "blk.0.attn_k_b.weight",
+                "blk.0.attn_v_b.weight", "blk.0.attn_kv_a_mqa.weight"} <= names
+        assert m["gguf"]["tensors"]["blk.1.ffn_down_exps.weight"][0] == [32, 64, 4]
+
+
+def test_wrong_rope_layout_fails_parity(tiny_models, site, tmp_path, monkeypatch):
+    """The check can fail: leave llama's q/k rows in HF order and parity must refuse to sign (exit 3)."""
+    from appliance.export import export_gguf
+    from appliance.export import gguf_writer
+
+    home, keys = site
+    monkeypatch.setattr(gguf_writer, "_permute_rope", lambda w, n_head: w)
+    with pytest.raises(IntegrityError) as ei:
+        export_gguf(str(tiny_models("llama")), "f32", home=home, signer=keys.signer, out_dir=tmp_path / "bad")
+    assert ei.value.exit_code == 3
+    assert not (tmp_path / "bad" / "model.sig").exists()
+    staged = tmp_path / ".bad.partial"
+    assert json.loads((staged / "parity.json").read_text())["passed"] is False
+
+
+def test_q4_k_m_through_llama_cpp_quantizer(tiny_models, site, tmp_path):
+    from appliance.export import export_gguf
+
+    home, keys = site
+    m = export_gguf(str(tiny_models("llama")), "q4_k_m", home=home, signer=keys.signer, out_dir=tmp_path / "k")
+    assert m["parity"]["passed"]
+    assert not any(p.name.endswith(".tmp") for p in (tmp_path / "k").iterdir())
+    assert m["gguf"]["tensors"]  # read back after llama.cpp rewrote the file
+
+
+def test_export_is_audited_and_lands_in_home(tiny_models, site):
+    from appliance.audit import read_entries
+    from appliance.export import export_gguf
+
+    home, keys = site
+    m = export_gguf(str(tiny_models("qwen2")), "f32", home=home, signer=keys.signer)
+    assert m["path"].startswith(str(home.artifacts_dir))
+    entries = [e for e in read_entries(home) if e["action"] == "export.gguf"]
+    assert any(e["object"].get("artifact") == m["artifact_id"] for e in entries)
