@@ -22,9 +22,29 @@ from appliance.harden.checks import run_checks
 from appliance.home import Home
 
 # Used when the appliance is not installed as a distribution (a bare source checkout).
-CORE = ("torch", "deepspeed", "transformers", "safetensors", "tokenizers", "peft", "presidio-analyzer",
-        "presidio-anonymizer", "spacy", "cryptography", "argon2-cffi", "typer", "rich", "pydantic", "gguf",
-        "llama-cpp-python", "onnx", "onnxruntime", "model-signing", "datasketch", "numpy")
+CORE = (
+    "torch",
+    "deepspeed",
+    "transformers",
+    "safetensors",
+    "tokenizers",
+    "peft",
+    "presidio-analyzer",
+    "presidio-anonymizer",
+    "spacy",
+    "cryptography",
+    "argon2-cffi",
+    "typer",
+    "rich",
+    "pydantic",
+    "gguf",
+    "llama-cpp-python",
+    "onnx",
+    "onnxruntime",
+    "model-signing",
+    "datasketch",
+    "numpy",
+)
 MIN_FREE_GB = 5.0
 
 
@@ -50,12 +70,21 @@ def versions() -> list[dict]:
         try:
             have = metadata.version(name)
         except metadata.PackageNotFoundError:
-            rows.append({"name": name, "version": None, "pinned": pin, "status": "error", "detail": "not installed"})
+            rows.append(
+                {"name": name, "version": None, "pinned": pin, "status": "error", "detail": "not installed"}
+            )
             continue
         local = have.split("+", 1)[0]  # 2.13.0+cpu satisfies ==2.13.0
         ok = pin is None or local == pin or have == pin
-        rows.append({"name": name, "version": have, "pinned": pin, "status": "ok" if ok else "warn",
-                     "detail": "" if ok else f"pinned {pin}"})
+        rows.append(
+            {
+                "name": name,
+                "version": have,
+                "pinned": pin,
+                "status": "ok" if ok else "warn",
+                "detail": "" if ok else f"pinned {pin}",
+            }
+        )
     return rows
 
 
@@ -64,18 +93,34 @@ def gpu() -> dict:
     smi = shutil.which("nvidia-smi")
     if smi:
         try:
-            proc = subprocess.run([smi, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-                                  capture_output=True, text=True, timeout=20)
+            proc = subprocess.run(
+                [smi, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
             if proc.returncode == 0 and proc.stdout.strip():
-                gpus = [dict(zip(("name", "driver", "memory"), (x.strip() for x in ln.split(","))))
-                        for ln in proc.stdout.strip().splitlines()]
-                return {"status": "ok", "cuda": True, "gpus": gpus, "detail": f"{len(gpus)} GPU(s) via nvidia-smi"}
+                gpus = [
+                    dict(zip(("name", "driver", "memory"), (x.strip() for x in ln.split(","))))
+                    for ln in proc.stdout.strip().splitlines()
+                ]
+                return {
+                    "status": "ok",
+                    "cuda": True,
+                    "gpus": gpus,
+                    "detail": f"{len(gpus)} GPU(s) via nvidia-smi",
+                }
         except (OSError, subprocess.TimeoutExpired):
             pass
     drv = Path("/proc/driver/nvidia/version")
     if drv.is_file():
         first = drv.read_text(errors="replace").splitlines()[0] if drv.read_text(errors="replace") else ""
-        return {"status": "warn", "cuda": True, "gpus": [], "detail": f"driver present, nvidia-smi failed: {first}"}
+        return {
+            "status": "warn",
+            "cuda": True,
+            "gpus": [],
+            "detail": f"driver present, nvidia-smi failed: {first}",
+        }
     return {"status": "ok", "cuda": False, "gpus": [], "detail": "no NVIDIA GPU (CPU training and inference)"}
 
 
@@ -83,10 +128,21 @@ def airgap(root: Path = Path("/")) -> dict:
     up = [i.name for i in probes.interfaces(root, live=root == Path("/")) if i.up and not i.loopback]
     routes = probes.default_routes(root)
     gapped = not up and not routes
-    detail = "no interface up beyond loopback, no default route" if gapped else "; ".join(
-        ([f"interfaces up: {', '.join(up)}"] if up else []) + ([f"default route: {', '.join(routes)}"] if routes else []))
-    return {"status": "ok" if gapped else "warn", "air_gapped": gapped, "interfaces_up": up,
-            "default_routes": routes, "detail": detail}
+    detail = (
+        "no interface up beyond loopback, no default route"
+        if gapped
+        else "; ".join(
+            ([f"interfaces up: {', '.join(up)}"] if up else [])
+            + ([f"default route: {', '.join(routes)}"] if routes else [])
+        )
+    )
+    return {
+        "status": "ok" if gapped else "warn",
+        "air_gapped": gapped,
+        "interfaces_up": up,
+        "default_routes": routes,
+        "detail": detail,
+    }
 
 
 def disk(home: Home) -> dict:
@@ -95,9 +151,14 @@ def disk(home: Home) -> dict:
         probe = probe.parent
     usage = shutil.disk_usage(probe)
     free_gb = usage.free / 2**30
-    return {"status": "ok" if free_gb >= MIN_FREE_GB else "warn", "path": str(probe), "free_gb": round(free_gb, 1),
-            "total_gb": round(usage.total / 2**30, 1),
-            "detail": f"{free_gb:.1f} GiB free at {probe}" + ("" if free_gb >= MIN_FREE_GB else f" (< {MIN_FREE_GB})")}
+    return {
+        "status": "ok" if free_gb >= MIN_FREE_GB else "warn",
+        "path": str(probe),
+        "free_gb": round(free_gb, 1),
+        "total_gb": round(usage.total / 2**30, 1),
+        "detail": f"{free_gb:.1f} GiB free at {probe}"
+        + ("" if free_gb >= MIN_FREE_GB else f" (< {MIN_FREE_GB})"),
+    }
 
 
 def permissions(home: Home) -> dict:

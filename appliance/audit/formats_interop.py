@@ -89,8 +89,26 @@ _EVENT_MAP: tuple[tuple[str, str, str | None, tuple[str, ...], str], ...] = (
 )
 
 # Object keys whose values are identifiers worth their own entity (anything else stays in the entry's JSON).
-_ID_KEYS = {"record", "record_id", "records", "batch", "batch_id", "source", "version", "model", "parent",
-            "champion", "candidate", "artifact", "artifact_id", "run", "slot", "signing_key", "kek", "kek_id"}
+_ID_KEYS = {
+    "record",
+    "record_id",
+    "records",
+    "batch",
+    "batch_id",
+    "source",
+    "version",
+    "model",
+    "parent",
+    "champion",
+    "candidate",
+    "artifact",
+    "artifact_id",
+    "run",
+    "slot",
+    "signing_key",
+    "kek",
+    "kek_id",
+}
 _FHIR_ID_RE = re.compile(r"[^A-Za-z0-9\-.]")
 _MAX_ID_ENTITIES = 50
 
@@ -128,11 +146,17 @@ def _id_entities(obj: dict) -> list[dict]:
         values = value if isinstance(value, list) else [value]
         for v in values:
             if isinstance(v, (str, int)) and not isinstance(v, bool) and str(v):
-                out.append({
-                    "what": {"identifier": {"system": f"urn:appliance:{key.removesuffix('s') if key.endswith('_ids') else key}",
-                                            "value": str(v)}},
-                    "type": _coding(ENTITY_TYPE, "2", "System Object"),
-                })
+                out.append(
+                    {
+                        "what": {
+                            "identifier": {
+                                "system": f"urn:appliance:{key.removesuffix('s') if key.endswith('_ids') else key}",
+                                "value": str(v),
+                            }
+                        },
+                        "type": _coding(ENTITY_TYPE, "2", "System Object"),
+                    }
+                )
             if len(out) >= _MAX_ID_ENTITIES:
                 return out
     return out
@@ -147,20 +171,25 @@ def audit_event(entry: dict, site: str | None = None) -> dict:
         subtype.append(_coding(DCM, sub, _DCM_DISPLAY[sub]))
     subtype += [_coding(LIFECYCLE, c) for c in life]
     obj = entry.get("object") or {}
-    entity = [{
-        "what": {"identifier": {"system": ENTRY_SYSTEM, "value": entry["hash"]}},
-        "type": _coding(ENTITY_TYPE, "2", "System Object"),
-        "role": _coding(OBJECT_ROLE, "13", "Security Resource"),
-        "detail": [
-            {"type": "seq", "valueString": str(entry["seq"])},
-            {"type": "prev", "valueString": entry["prev"]},
-            {"type": "pid", "valueString": str(entry["pid"])},
-            {"type": "object", "valueString": canonical_json(obj).decode("utf-8")},
-        ],
-    }]
+    entity = [
+        {
+            "what": {"identifier": {"system": ENTRY_SYSTEM, "value": entry["hash"]}},
+            "type": _coding(ENTITY_TYPE, "2", "System Object"),
+            "role": _coding(OBJECT_ROLE, "13", "Security Resource"),
+            "detail": [
+                {"type": "seq", "valueString": str(entry["seq"])},
+                {"type": "prev", "valueString": entry["prev"]},
+                {"type": "pid", "valueString": str(entry["pid"])},
+                {"type": "object", "valueString": canonical_json(obj).decode("utf-8")},
+            ],
+        }
+    ]
     entity += _id_entities(obj)
     source: dict[str, Any] = {
-        "observer": {"identifier": {"system": HOST_SYSTEM, "value": entry["host"]}, "display": f"appliance on {entry['host']}"},
+        "observer": {
+            "identifier": {"system": HOST_SYSTEM, "value": entry["host"]},
+            "display": f"appliance on {entry['host']}",
+        },
         "type": [_coding(SOURCE_TYPE, "4", "Application Server")],
     }
     if site:
@@ -177,14 +206,22 @@ def audit_event(entry: dict, site: str | None = None) -> dict:
         "agent": [
             {
                 "type": {"coding": [_coding(ROLE_TYPE, "humanuser", "human user")]},
-                "who": {"identifier": {"system": USER_SYSTEM, "value": entry["actor"]}, "display": entry["actor"]},
+                "who": {
+                    "identifier": {"system": USER_SYSTEM, "value": entry["actor"]},
+                    "display": entry["actor"],
+                },
                 "requestor": True,
                 "network": {"address": entry["host"], "type": "1"},
             },
             {
                 "type": {"coding": [_coding(DCM, "110150", "Application")]},
-                "who": {"identifier": {"system": "urn:appliance:process", "value": f"{entry['host']}/{entry['pid']}"},
-                        "display": "appliance"},
+                "who": {
+                    "identifier": {
+                        "system": "urn:appliance:process",
+                        "value": f"{entry['host']}/{entry['pid']}",
+                    },
+                    "display": "appliance",
+                },
                 "requestor": False,
             },
         ],
@@ -206,8 +243,12 @@ def fhir_bundle(ev: Evidence) -> dict:
     entries = []
     for e in ev.entries:
         res = audit_event(e, site)
-        entries.append({"fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, ENTRY_SYSTEM + ':' + e['hash'])}",
-                        "resource": res})
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, ENTRY_SYSTEM + ':' + e['hash'])}",
+                "resource": res,
+            }
+        )
     return {
         "resourceType": "Bundle",
         "type": "collection",
@@ -262,7 +303,9 @@ def _fhir_read(path: Path) -> list[dict]:
         try:
             rows.append(_fhir_row(res))
         except (KeyError, StopIteration, TypeError, ValueError):
-            raise IntegrityError(f"{Path(path).name}: AuditEvent {i} lacks the appliance entry fields") from None
+            raise IntegrityError(
+                f"{Path(path).name}: AuditEvent {i} lacks the appliance entry fields"
+            ) from None
     return rows
 
 
@@ -317,14 +360,16 @@ def syslog_line(entry: dict) -> str:
             scalars.append(f' {name}="{_sd_escape(str(v))}"')
     if scalars:
         sd += f"[object@{SD_PEN}" + "".join(scalars) + "]"
-    header = " ".join((
-        f"<{pri}>1",
-        entry["ts"],
-        _header_token(entry["host"], 255),
-        APP_NAME,
-        _header_token(str(entry["pid"]), 128),
-        _header_token(entry["action"], 32),
-    ))
+    header = " ".join(
+        (
+            f"<{pri}>1",
+            entry["ts"],
+            _header_token(entry["host"], 255),
+            APP_NAME,
+            _header_token(str(entry["pid"]), 128),
+            _header_token(entry["action"], 32),
+        )
+    )
     msg = f"{entry['actor']} {entry['action']} {entry['outcome']}"
     return f"{header} {sd} {msg}"
 
@@ -339,7 +384,9 @@ SYSLOG_RE = re.compile(
     r"(?: (?P<msg>.*))?$",
     re.DOTALL,
 )
-_SD_ELEMENT_RE = re.compile(r"\[(?P<id>[^\s=\]\"]{1,32})(?P<params>(?: [^\s=\]\"]{1,32}=\"(?:[^\"\\\]]|\\[\"\\\]])*\")*)\]")
+_SD_ELEMENT_RE = re.compile(
+    r"\[(?P<id>[^\s=\]\"]{1,32})(?P<params>(?: [^\s=\]\"]{1,32}=\"(?:[^\"\\\]]|\\[\"\\\]])*\")*)\]"
+)
 _SD_PARAM_RE = re.compile(r" (?P<name>[^\s=\]\"]{1,32})=\"(?P<value>(?:[^\"\\\]]|\\[\"\\\]])*)\"")
 
 
@@ -355,7 +402,10 @@ def parse_syslog(line: str) -> dict:
     sd: dict[str, dict[str, str]] = {}
     if out["sd"] != "-":
         for el in _SD_ELEMENT_RE.finditer(out["sd"]):
-            sd[el.group("id")] = {p.group("name"): _sd_unescape(p.group("value")) for p in _SD_PARAM_RE.finditer(el.group("params"))}
+            sd[el.group("id")] = {
+                p.group("name"): _sd_unescape(p.group("value"))
+                for p in _SD_PARAM_RE.finditer(el.group("params"))
+            }
     out["sd"] = sd
     out["facility"], out["severity"] = divmod(pri, 8)
     return out
@@ -374,9 +424,16 @@ def _syslog_read(path: Path) -> list[dict]:
             msg = parse_syslog(line)
             p = msg["sd"][f"audit@{SD_PEN}"]
             row = {k: p[k] for k in _FIELDS}
-            row.update(seq=int(row["seq"]), pid=int(row["pid"]), object=json.loads(row["object"]), ts=msg["timestamp"])
+            row.update(
+                seq=int(row["seq"]),
+                pid=int(row["pid"]),
+                object=json.loads(row["object"]),
+                ts=msg["timestamp"],
+            )
         except (ValueError, KeyError) as e:
-            raise IntegrityError(f"{Path(path).name}: line {n} is not an appliance RFC 5424 record ({e})") from None
+            raise IntegrityError(
+                f"{Path(path).name}: line {n} is not an appliance RFC 5424 record ({e})"
+            ) from None
         rows.append(row)
     return rows
 

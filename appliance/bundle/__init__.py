@@ -13,6 +13,7 @@ running appliance was installed with, else the source checkout's (development), 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -28,32 +29,76 @@ __all__ = ["BundleSpec", "build", "load_spec", "lock", "pinned_public_key", "upg
 
 def pinned_public_key(explicit: Path | None = None) -> tuple[bytes, Path]:
     """The vendor public key to trust: ``explicit``, else the installed copy, else the source checkout's."""
-    candidates = [Path(explicit)] if explicit else [
-        Path(sys.prefix) / "share" / "appliance" / "installer" / "vendor.pub.pem",
-        Path(__file__).resolve().parents[2] / "installer" / "vendor.pub.pem",
-    ]
+    candidates = (
+        [Path(explicit)]
+        if explicit
+        else [
+            Path(sys.prefix) / "share" / "appliance" / "installer" / "vendor.pub.pem",
+            Path(__file__).resolve().parents[2] / "installer" / "vendor.pub.pem",
+        ]
+    )
     for c in candidates:
         if c.is_file():
             return c.read_bytes(), c
     raise UsageError("no pinned vendor public key found", hint="pass --pubkey installer/vendor.pub.pem")
 
 
-def lock(spec_path: Path, progress=lambda m: None) -> dict:
+def _sources(spec: BundleSpec, no_extra_index: bool, find_links: list[Path] | None) -> BundleSpec:
+    """The spec with this staging host's source overrides (an unreachable extra index, local wheel dirs)."""
+    if no_extra_index:
+        spec = dataclasses.replace(spec, extra_index_urls=())
+    if find_links:
+        spec = dataclasses.replace(
+            spec, find_links=spec.find_links + tuple(Path(p).absolute() for p in find_links)
+        )
+    return spec
+
+
+def lock(
+    spec_path: Path,
+    *,
+    no_extra_index: bool = False,
+    find_links: list[Path] | None = None,
+    progress=lambda m: None,
+) -> dict:
     """Write the spec's hash-pinned lock for its target (staging host, needs the package index)."""
-    return lock_spec(load_spec(spec_path), progress=progress)
+    return lock_spec(_sources(load_spec(spec_path), no_extra_index, find_links), progress=progress)
 
 
-def build(spec_path: Path, out: Path, vendor_key: Path, *, version: str | None = None,
-          installer_dir: Path | None = None, home: Home | None = None, progress=lambda m: None) -> dict:
+def build(
+    spec_path: Path,
+    out: Path,
+    vendor_key: Path,
+    *,
+    version: str | None = None,
+    installer_dir: Path | None = None,
+    home: Home | None = None,
+    no_extra_index: bool = False,
+    find_links: list[Path] | None = None,
+    progress=lambda m: None,
+) -> dict:
     """Build and sign the bundle described by ``spec_path`` into ``out``."""
-    spec = load_spec(spec_path, version=version)
+    spec = _sources(load_spec(spec_path, version=version), no_extra_index, find_links)
     try:
         result = build_bundle(spec, out, vendor_key, installer_dir=installer_dir, progress=progress)
     except ApplianceError as e:
-        audit(home, "bundle.build", {"bundle": spec.name, "version": spec.version}, outcome=f"error:{type(e).__name__}")
+        audit(
+            home,
+            "bundle.build",
+            {"bundle": spec.name, "version": spec.version},
+            outcome=f"error:{type(e).__name__}",
+        )
         raise
-    audit(home, "bundle.build", {"bundle": spec.name, "version": spec.version, "files": result["files"],
-                                 "key": result["key_fingerprint"][:16]})
+    audit(
+        home,
+        "bundle.build",
+        {
+            "bundle": spec.name,
+            "version": spec.version,
+            "files": result["files"],
+            "key": result["key_fingerprint"][:16],
+        },
+    )
     return result
 
 
@@ -63,9 +108,17 @@ def verify(bundle_dir: Path, *, pubkey: Path | None = None, home: Home | None = 
     try:
         report = verify_bundle(Path(bundle_dir), pem)
     except ApplianceError as e:
-        audit(home, "bundle.verify", {"bundle": Path(bundle_dir).name, "problems": len(e.details) or 1},
-              outcome="failed")
+        audit(
+            home,
+            "bundle.verify",
+            {"bundle": Path(bundle_dir).name, "problems": len(e.details) or 1},
+            outcome="failed",
+        )
         raise
     report["pubkey"] = str(key_path)
-    audit(home, "bundle.verify", {"bundle": report["name"], "version": report["version"], "files": report["files"]})
+    audit(
+        home,
+        "bundle.verify",
+        {"bundle": report["name"], "version": report["version"], "files": report["files"]},
+    )
     return report

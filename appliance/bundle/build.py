@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Callable
 
 from appliance import __version__
-from appliance.bundle.manifest import key_fingerprint, load_private_key, public_pem, sign_manifest, write_manifest
+from appliance.bundle.manifest import (
+    key_fingerprint,
+    load_private_key,
+    public_pem,
+    sign_manifest,
+    write_manifest,
+)
 from appliance.bundle.sbom import build_sbom, wheel_metadata
 from appliance.bundle.spec import BundleSpec, normalize_name, read_lock
 from appliance.errors import ApplianceError, InputError, IntegrityError, UsageError
@@ -45,8 +51,9 @@ def _run(cmd: list[str], *, env: dict | None = None, what: str) -> str:
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
-        raise BuildFailed(f"{what} failed (exit {proc.returncode})", hint="fix the staging host and rebuild",
-                          details=tail)
+        raise BuildFailed(
+            f"{what} failed (exit {proc.returncode})", hint="fix the staging host and rebuild", details=tail
+        )
     return proc.stdout
 
 
@@ -56,8 +63,13 @@ def parse_wheel_name(filename: str) -> tuple[str, str, set[str], set[str], set[s
     parts = filename[:-4].split("-")
     if len(parts) not in (5, 6):
         raise InputError(f"{filename}: not a wheel file name")
-    return (normalize_name(parts[0]), parts[1], set(parts[-3].split(".")), set(parts[-2].split(".")),
-            set(parts[-1].split(".")))
+    return (
+        normalize_name(parts[0]),
+        parts[1],
+        set(parts[-3].split(".")),
+        set(parts[-2].split(".")),
+        set(parts[-1].split(".")),
+    )
 
 
 def _manylinux(tag: str) -> tuple[tuple[int, int], str] | None:
@@ -74,9 +86,16 @@ def wheel_glibc(filename: str, spec: BundleSpec) -> tuple[int, int] | None:
     """The lowest glibc this wheel needs on the target (None for pure wheels), or raise if incompatible."""
     _name, _ver, py, abi, plats = parse_wheel_name(filename)
     t = spec.target
-    ok_py = {"py3", f"py{t.python_version.replace('.', '')}", t.python_tag}
-    if not py & ok_py or not abi & {"none", "abi3", t.abi}:
-        raise IntegrityError(f"{filename}: not for {t.python_tag}/{t.abi}", hint="fix the lock or the spec target")
+    minor = int(t.python_version.split(".")[1])
+    older = {f"{impl}3{m}" for impl in ("py", t.implementation) for m in range(0, minor + 1)}
+    # exact interpreter ABI (cp311-cp311), or the stable ABI / pure code built for this or an older 3.x
+    ok = (t.python_tag in py and t.abi in abi) or (
+        bool(py & (older | {"py3"})) and bool(abi & {"abi3", "none"})
+    )
+    if not ok:
+        raise IntegrityError(
+            f"{filename}: not for {t.python_tag}/{t.abi}", hint="fix the lock or the spec target"
+        )
     if "any" in plats:
         return None
     best = None
@@ -93,8 +112,10 @@ def wheel_glibc(filename: str, spec: BundleSpec) -> tuple[int, int] | None:
             if tml and tml[1] == ml[1] and ml[0] <= tml[0]:
                 best = ml[0] if best is None else min(best, ml[0])
     if best is None:
-        raise IntegrityError(f"{filename}: no platform tag usable on {', '.join(t.platforms)}",
-                             hint="fix the lock or the spec target")
+        raise IntegrityError(
+            f"{filename}: no platform tag usable on {', '.join(t.platforms)}",
+            hint="fix the lock or the spec target",
+        )
     return best
 
 
@@ -154,11 +175,27 @@ def build_appliance_wheel(dest: Path, python: str, project_dir: Path = PROJECT_D
                 shutil.copy2(project_dir / extra, src / extra)
         if not (src / "README.md").exists():
             (src / "README.md").write_text("appliance\n")
-        shutil.copytree(project_dir / "appliance", src / "appliance",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            project_dir / "appliance",
+            src / "appliance",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
         out = Path(tmp) / "out"
-        _run([python, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(out),
-              str(src)], what="building the appliance wheel")
+        _run(
+            [
+                python,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "--no-index",
+                "-w",
+                str(out),
+                str(src),
+            ],
+            what="building the appliance wheel",
+        )
         (w,) = out.glob("appliance-*.whl")
         dest.mkdir(parents=True, exist_ok=True)
         return Path(shutil.move(str(w), dest / w.name))
@@ -175,11 +212,32 @@ def lock_spec(spec: BundleSpec, *, python: str = sys.executable, progress: Progr
         reqs = tmp / "requirements.in"
         reqs.write_text("\n".join(spec.requirements) + "\n")
         report = tmp / "report.json"
-        progress(f"resolving {len(spec.requirements)} requirements for {spec.target.python_tag} "
-                 f"{spec.target.platforms[0]}")
-        _run([python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report",
-              str(report), "--target", str(tmp / "t"), *spec.source_args(), "--find-links", str(tmp / "built"),
-              *spec.target_args(), "-r", str(reqs)], what="resolving the lock")
+        progress(
+            f"resolving {len(spec.requirements)} requirements for {spec.target.python_tag} "
+            f"{spec.target.platforms[0]}"
+        )
+        _run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--dry-run",
+                "--ignore-installed",
+                "--quiet",
+                "--report",
+                str(report),
+                "--target",
+                str(tmp / "t"),
+                *spec.source_args(),
+                "--find-links",
+                str(tmp / "built"),
+                *spec.target_args(),
+                "-r",
+                str(reqs),
+            ],
+            what="resolving the lock",
+        )
         items = json.loads(report.read_text())["install"]
     lines, skipped = [], []
     for it in sorted(items, key=lambda i: normalize_name(i["metadata"]["name"])):
@@ -207,8 +265,9 @@ def lock_spec(spec: BundleSpec, *, python: str = sys.executable, progress: Progr
 
 # -- build -------------------------------------------------------------------------------------------------
 def _copy_tree(src: Path, dest: Path) -> None:
-    shutil.copytree(src, dest, symlinks=False,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".cache"))
+    shutil.copytree(
+        src, dest, symlinks=False, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".cache")
+    )
 
 
 def _write_lock(path: Path, wheels: list[Path]) -> None:
@@ -241,13 +300,19 @@ def build_bundle(
     key = load_private_key(vendor_key)
     pinned_path = installer_dir / "vendor.pub.pem"
     if not pinned_path.is_file():
-        raise UsageError(f"{pinned_path} is missing", hint="pin the vendor public key in installer/vendor.pub.pem")
+        raise UsageError(
+            f"{pinned_path} is missing", hint="pin the vendor public key in installer/vendor.pub.pem"
+        )
     if key_fingerprint(pinned_path.read_bytes()) != key_fingerprint(public_pem(key)):
-        raise UsageError("the vendor key does not match the public key pinned in " + str(pinned_path),
-                         hint="sign with the vendor key whose public half the installer pins")
+        raise UsageError(
+            "the vendor key does not match the public key pinned in " + str(pinned_path),
+            hint="sign with the vendor key whose public half the installer pins",
+        )
     lock_entries = read_lock(spec.lock) if spec.lock is not None and spec.lock.is_file() else []
     if spec.requirements and not lock_entries:
-        raise UsageError(f"lock {spec.lock} is missing or empty", hint=f"appliance bundle lock --spec {spec.path}")
+        raise UsageError(
+            f"lock {spec.lock} is missing or empty", hint=f"appliance bundle lock --spec {spec.path}"
+        )
 
     stage = out.parent / f".{out.name}.partial"
     shutil.rmtree(stage, ignore_errors=True)
@@ -257,17 +322,34 @@ def build_bundle(
         wheels.mkdir()
         if lock_entries:
             progress(f"downloading {len(lock_entries)} locked wheels for {spec.target.python_tag}")
-            _run([sys.executable if python is None else python, "-m", "pip", "download", "--no-deps",
-                  "--require-hashes", "-d", str(wheels), *spec.source_args(), *spec.target_args(), "-r",
-                  str(spec.lock)], what="pip download of the lock")
+            _run(
+                [
+                    sys.executable if python is None else python,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--require-hashes",
+                    "-d",
+                    str(wheels),
+                    *spec.source_args(),
+                    *spec.target_args(),
+                    "-r",
+                    str(spec.lock),
+                ],
+                what="pip download of the lock",
+            )
         built = build_sdists(spec, wheels, python, progress)
         progress("building the appliance wheel")
         app_wheel = build_appliance_wheel(stage / "wheels", python, project_dir)
 
         leftovers = [p.name for p in wheels.iterdir() if not p.name.endswith(".whl")]
         if leftovers:
-            raise BuildFailed("source distributions would remain in the bundle", details=leftovers,
-                              hint="add them to [[build.sdist]] so they are built into wheels")
+            raise BuildFailed(
+                "source distributions would remain in the bundle",
+                details=leftovers,
+                hint="add them to [[build.sdist]] so they are built into wheels",
+            )
         glibc = [wheel_glibc(w.name, spec) for w in wheels.glob("*.whl")]
         have = {parse_wheel_name(w.name)[:2] for w in wheels.glob("*.whl")}
         missing = [f"{n}=={v}" for n, v, _ in lock_entries if (n, v) not in have]
@@ -296,8 +378,7 @@ def build_bundle(
             "version": spec.version,
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "appliance_version": wheel_metadata(app_wheel)["version"],
-            "target": {**spec.target.to_dict(),
-                       "glibc_min": ".".join(map(str, max(need))) if need else None},
+            "target": {**spec.target.to_dict(), "glibc_min": ".".join(map(str, max(need))) if need else None},
             "install": {
                 "requirements": "requirements.lock",
                 "appliance": "appliance.lock",

@@ -29,8 +29,16 @@ def audit(home: Home | None, action: str, obj: dict | None = None, outcome: str 
 def audit_installed(home_dir: str, manifest_path: str, previous: str = "") -> None:
     """Called by install.sh after a successful install: one ``bundle.install`` entry in the home's log."""
     m = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-    audit(Home(Path(home_dir)), "bundle.install",
-          {"bundle": m["name"], "version": m["version"], "previous": previous or None, "files": len(m["files"])})
+    audit(
+        Home(Path(home_dir)),
+        "bundle.install",
+        {
+            "bundle": m["name"],
+            "version": m["version"],
+            "previous": previous or None,
+            "files": len(m["files"]),
+        },
+    )
 
 
 def installed_layout(python_prefix: Path | None = None) -> tuple[Path, Path]:
@@ -45,25 +53,46 @@ def installed_layout(python_prefix: Path | None = None) -> tuple[Path, Path]:
     return venv.parent.parent, installer
 
 
-def upgrade(bundle: Path, *, home: Home | None = None, prefix: Path | None = None,
-            python_prefix: Path | None = None) -> dict:
+def upgrade(
+    bundle: Path, *, home: Home | None = None, prefix: Path | None = None, python_prefix: Path | None = None
+) -> dict:
     """Install ``bundle`` as a new version next to the running one, via the pinned installer."""
     inst_prefix, installer = installed_layout(python_prefix)
     prefix = Path(prefix or inst_prefix)
-    before = (prefix / "installed-version").read_text().strip() if (prefix / "installed-version").is_file() else None
-    cmd = ["sh", str(installer / "install.sh"), "--bundle", str(Path(bundle).absolute()), "--prefix", str(prefix),
-           "--yes"]
+    before = (
+        (prefix / "installed-version").read_text().strip()
+        if (prefix / "installed-version").is_file()
+        else None
+    )
+    cmd = [
+        "sh",
+        str(installer / "install.sh"),
+        "--bundle",
+        str(Path(bundle).absolute()),
+        "--prefix",
+        str(prefix),
+        "--yes",
+    ]
     if home is not None:
         cmd += ["--home", str(home.root)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     lines = (proc.stdout + proc.stderr).strip().splitlines()
     if proc.returncode != 0:
-        audit(home, "bundle.upgrade", {"bundle": str(bundle), "installed": before, "exit": proc.returncode},
-              outcome="refused" if proc.returncode in (3, 4) else "error")
+        audit(
+            home,
+            "bundle.upgrade",
+            {"bundle": str(bundle), "installed": before, "exit": proc.returncode},
+            outcome="refused" if proc.returncode in (3, 4) else "error",
+        )
         err = {3: IntegrityError, 4: PolicyRefused}.get(proc.returncode, ApplianceError)
-        msg = next((ln.split("error: ", 1)[1] for ln in reversed(lines) if "error: " in ln), "install.sh failed")
-        raise err(f"upgrade refused: {msg}" if proc.returncode in (3, 4) else f"upgrade failed: {msg}",
-                  hint="appliance bundle verify " + str(bundle), details=lines[-10:])
+        msg = next(
+            (ln.split("error: ", 1)[1] for ln in reversed(lines) if "error: " in ln), "install.sh failed"
+        )
+        raise err(
+            f"upgrade refused: {msg}" if proc.returncode in (3, 4) else f"upgrade failed: {msg}",
+            hint="appliance bundle verify " + str(bundle),
+            details=lines[-10:],
+        )
     after = (prefix / "installed-version").read_text().strip()
     audit(home, "bundle.upgrade", {"bundle": str(bundle), "from": before, "to": after})
     return {"prefix": str(prefix), "from": before, "to": after, "changed": before != after, "log": lines}

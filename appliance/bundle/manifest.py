@@ -61,9 +61,13 @@ def load_private_key(path: Path, password: bytes | None = None):
     try:
         key = load_pem_private_key(Path(path).read_bytes(), password=password)
     except (OSError, ValueError, TypeError) as e:
-        raise UsageError(f"cannot load vendor key {path}: {e}", hint="pass an EC P-256 PEM via --vendor-key") from None
+        raise UsageError(
+            f"cannot load vendor key {path}: {e}", hint="pass an EC P-256 PEM via --vendor-key"
+        ) from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-        raise UsageError(f"vendor key {path} is not an EC P-256 key", hint="openssl ecparam -name prime256v1 -genkey")
+        raise UsageError(
+            f"vendor key {path} is not an EC P-256 key", hint="openssl ecparam -name prime256v1 -genkey"
+        )
     return key
 
 
@@ -76,7 +80,7 @@ def public_pem(key) -> bytes:
 
 
 def key_fingerprint(pub_pem: bytes) -> str:
-    """sha256 of the DER SubjectPublicKeyInfo (what ``openssl pkey -pubin -outform DER | sha256sum`` prints)."""
+    """sha256 of the DER SubjectPublicKeyInfo (``openssl pkey -pubin -outform DER | sha256sum``)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -115,7 +119,9 @@ def verify_bundle(root: Path, pub_pem: bytes) -> dict:
     try:
         load_pem_public_key(pub_pem).verify(spath.read_bytes(), raw, ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, ValueError):
-        raise IntegrityError("bundle signature does not verify against the pinned vendor key", hint=hint) from None
+        raise IntegrityError(
+            "bundle signature does not verify against the pinned vendor key", hint=hint
+        ) from None
     manifest = json.loads(raw)
     if manifest.get("format") != FORMAT:
         raise IntegrityError(f"unknown bundle format {manifest.get('format')!r}", hint=hint)
@@ -138,8 +144,9 @@ def verify_bundle(root: Path, pub_pem: bytes) -> dict:
         if rel not in listed and rel not in (MANIFEST, SIGNATURE):
             problems.append(f"{rel}: not listed in the manifest")
     if problems:
-        raise IntegrityError(f"bundle {root} failed verification ({len(problems)} problems)", hint=hint,
-                             details=problems)
+        raise IntegrityError(
+            f"bundle {root} failed verification ({len(problems)} problems)", hint=hint, details=problems
+        )
     return {
         "ok": True,
         "bundle": str(root),

@@ -68,15 +68,21 @@ def build_sbom(root: Path, name: str, version: str, tool_version: str, sdist_bui
         deps.append({"ref": ref, "dependsOn": sorted(by_name[d] for d in meta["requires"] if d in by_name)})
     models_dir = root / "models"
     for mdir in sorted(p for p in models_dir.iterdir() if p.is_dir()) if models_dir.is_dir() else []:
-        listing = {p.relative_to(mdir).as_posix(): sha256_file(p) for p in sorted(mdir.rglob("*")) if p.is_file()}
-        components.append({
-            "type": "machine-learning-model",
-            "bom-ref": f"model:{mdir.name}",
-            "name": mdir.name,
-            "hashes": [{"alg": "SHA-256", "content": sha256_bytes(canonical_json(listing))}],
-            "properties": [{"name": "appliance:path", "value": f"models/{mdir.name}"},
-                           {"name": "appliance:files", "value": str(len(listing))}],
-        })
+        listing = {
+            p.relative_to(mdir).as_posix(): sha256_file(p) for p in sorted(mdir.rglob("*")) if p.is_file()
+        }
+        components.append(
+            {
+                "type": "machine-learning-model",
+                "bom-ref": f"model:{mdir.name}",
+                "name": mdir.name,
+                "hashes": [{"alg": "SHA-256", "content": sha256_bytes(canonical_json(listing))}],
+                "properties": [
+                    {"name": "appliance:path", "value": f"models/{mdir.name}"},
+                    {"name": "appliance:files", "value": str(len(listing))},
+                ],
+            }
+        )
     return {
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",
@@ -85,8 +91,12 @@ def build_sbom(root: Path, name: str, version: str, tool_version: str, sdist_bui
         "metadata": {
             "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "tools": {"components": [{"type": "application", "name": "appliance", "version": tool_version}]},
-            "component": {"type": "application", "bom-ref": f"bundle:{name}@{version}", "name": name,
-                          "version": version},
+            "component": {
+                "type": "application",
+                "bom-ref": f"bundle:{name}@{version}",
+                "name": name,
+                "version": version,
+            },
         },
         "components": components,
         "dependencies": deps,

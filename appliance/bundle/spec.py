@@ -115,8 +115,16 @@ class BundleSpec:
         args = ["--only-binary=:all:", "--python-version", self.target.python_version]
         for plat in expand_platforms(self.target.platforms):
             args += ["--platform", plat]
-        args += ["--implementation", self.target.implementation, "--abi", self.target.abi, "--abi", "abi3",
-                 "--abi", "none"]
+        args += [
+            "--implementation",
+            self.target.implementation,
+            "--abi",
+            self.target.abi,
+            "--abi",
+            "abi3",
+            "--abi",
+            "none",
+        ]
         return args
 
 
@@ -130,8 +138,11 @@ def expand_platforms(platforms: tuple[str, ...]) -> list[str]:
             continue
         glibc, arch = int(m.group(1)), m.group(2)
         out += [f"manylinux_2_{n}_{arch}" for n in range(glibc, 4, -1)]
-        out += [f"{alias}_{arch}" for alias, n in (("manylinux2014", 17), ("manylinux2010", 12), ("manylinux1", 5))
-                if n <= glibc]
+        out += [
+            f"{alias}_{arch}"
+            for alias, n in (("manylinux2014", 17), ("manylinux2010", 12), ("manylinux1", 5))
+            if n <= glibc
+        ]
     return list(dict.fromkeys(out))
 
 
@@ -165,7 +176,7 @@ def load_spec(path: str | os.PathLike, version: str | None = None) -> BundleSpec
     t = data.get("target", {})
     pyver = str(t.get("python_version", ""))
     if not re.fullmatch(r"3\.\d+", pyver):
-        problems.append("target.python_version: required, e.g. \"3.11\"")
+        problems.append('target.python_version: required, e.g. "3.11"')
     platforms = t.get("platforms") or []
     if not platforms or not all(isinstance(p, str) for p in platforms):
         problems.append("target.platforms: a non-empty list of wheel platform tags")
@@ -203,8 +214,14 @@ def load_spec(path: str | os.PathLike, version: str | None = None) -> BundleSpec
         sp = _resolve(base, spath) if spath else None
         if sp is not None and not (sp / "pyproject.toml").is_file() and not (sp / "setup.py").is_file():
             problems.append(f"build.sdist[{i}].path: {sp} is not a Python source tree")
-        sdists.append(SdistBuild(req, sp, {k: str(v) for k, v in s.get("env", {}).items()},
-                                 bool(s.get("no_build_isolation", False))))
+        sdists.append(
+            SdistBuild(
+                req,
+                sp,
+                {k: str(v) for k, v in s.get("env", {}).items()},
+                bool(s.get("no_build_isolation", False)),
+            )
+        )
 
     models = []
     for i, m in enumerate(data.get("models", [])):

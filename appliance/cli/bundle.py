@@ -12,6 +12,13 @@ from appliance.cli._common import JsonOpt, console, emit, err_console, get_home,
 app = typer.Typer(help="Build and verify signed offline bundles (USB).")
 
 SpecOpt = Annotated[Path, typer.Option("--spec", help="Bundle spec, e.g. bundles/cpu.toml.", dir_okay=False)]
+NoExtraOpt = Annotated[
+    bool,
+    typer.Option("--no-extra-index", help="Ignore the spec's extra index URLs (unreachable from this host)."),
+]
+FindLinksOpt = Annotated[
+    Optional[list[Path]], typer.Option("--find-links", help="Extra local wheel directory (repeatable).")
+]
 
 
 def register(root: typer.Typer) -> None:
@@ -24,46 +31,108 @@ def _progress(msg: str) -> None:
 
 
 @app.command("lock")
-def lock_cmd(spec: SpecOpt, json_out: JsonOpt = False) -> None:
+def lock_cmd(
+    spec: SpecOpt,
+    no_extra_index: NoExtraOpt = False,
+    find_links: FindLinksOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
     """Resolve the spec's requirements for its target and write the hash-pinned lock (staging host)."""
     from appliance.bundle import lock
 
-    emit(lock(spec, progress=_progress), json_out, lambda r: console.print(kv_table("lock written", r)))
+    emit(
+        lock(spec, no_extra_index=no_extra_index, find_links=find_links, progress=_progress),
+        json_out,
+        lambda r: console.print(kv_table("lock written", r)),
+    )
 
 
 @app.command("build")
 def build_cmd(
     spec: SpecOpt,
     out: Annotated[Path, typer.Option("-o", "--out", help="Output directory (must not exist).")],
-    vendor_key: Annotated[Path, typer.Option("--vendor-key", help="Vendor EC P-256 private key (PEM).",
-                                             dir_okay=False)],
-    version: Annotated[Optional[str], typer.Option("--version", help="Override the spec's bundle version.")] = None,
-    installer_dir: Annotated[Optional[Path], typer.Option("--installer-dir",
-                                                          help="installer/ to ship (default: the checkout's).")] = None,
+    vendor_key: Annotated[
+        Path, typer.Option("--vendor-key", help="Vendor EC P-256 private key (PEM).", dir_okay=False)
+    ],
+    version: Annotated[
+        Optional[str], typer.Option("--version", help="Override the spec's bundle version.")
+    ] = None,
+    installer_dir: Annotated[
+        Optional[Path], typer.Option("--installer-dir", help="installer/ to ship (default: the checkout's).")
+    ] = None,
+    no_extra_index: NoExtraOpt = False,
+    find_links: FindLinksOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Download/build every wheel, copy models, installer and hardening; write SBOM + signed MANIFEST.json."""
     from appliance.bundle import build
 
-    result = build(spec, out, vendor_key, version=version, installer_dir=installer_dir, home=get_home(),
-                   progress=_progress)
-    emit(result, json_out, lambda r: console.print(kv_table(f"bundle {r['name']} {r['version']}", {
-        k: r[k] for k in ("bundle", "wheels", "built_from_sdist", "models", "files", "total_bytes",
-                          "key_fingerprint")})))
+    result = build(
+        spec,
+        out,
+        vendor_key,
+        version=version,
+        installer_dir=installer_dir,
+        home=get_home(),
+        no_extra_index=no_extra_index,
+        find_links=find_links,
+        progress=_progress,
+    )
+    emit(
+        result,
+        json_out,
+        lambda r: console.print(
+            kv_table(
+                f"bundle {r['name']} {r['version']}",
+                {
+                    k: r[k]
+                    for k in (
+                        "bundle",
+                        "wheels",
+                        "built_from_sdist",
+                        "models",
+                        "files",
+                        "total_bytes",
+                        "key_fingerprint",
+                    )
+                },
+            )
+        ),
+    )
 
 
 @app.command("verify")
 def verify_cmd(
     bundle: Annotated[Path, typer.Argument(help="Bundle directory (e.g. the USB mount).")],
-    pubkey: Annotated[Optional[Path], typer.Option("--pubkey", help="Vendor public key (default: pinned).")] = None,
+    pubkey: Annotated[
+        Optional[Path], typer.Option("--pubkey", help="Vendor public key (default: pinned).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Check the signature, every file hash, and that nothing was added (exit 0 or 3)."""
     from appliance.bundle import verify
 
-    emit(verify(bundle, pubkey=pubkey, home=get_home()), json_out,
-         lambda r: console.print(kv_table("bundle verified", {k: r[k] for k in (
-             "bundle", "name", "version", "files", "total_bytes", "key_fingerprint", "pubkey")})))
+    emit(
+        verify(bundle, pubkey=pubkey, home=get_home()),
+        json_out,
+        lambda r: console.print(
+            kv_table(
+                "bundle verified",
+                {
+                    k: r[k]
+                    for k in (
+                        "bundle",
+                        "name",
+                        "version",
+                        "files",
+                        "total_bytes",
+                        "key_fingerprint",
+                        "pubkey",
+                    )
+                },
+            )
+        ),
+    )
 
 
 def upgrade_cmd(
@@ -74,5 +143,10 @@ def upgrade_cmd(
     from appliance.bundle import upgrade
 
     result = upgrade(bundle, home=get_home())
-    emit(result, json_out, lambda r: console.print(
-        f"upgraded {r['prefix']}: {r['from']} -> {r['to']}" if r["changed"] else f"unchanged ({r['to']})"))
+    emit(
+        result,
+        json_out,
+        lambda r: console.print(
+            f"upgraded {r['prefix']}: {r['from']} -> {r['to']}" if r["changed"] else f"unchanged ({r['to']})"
+        ),
+    )

@@ -21,7 +21,9 @@ def doctor(json_out: JsonOpt = False) -> None:
         from rich.table import Table
 
         style = {"ok": "green", "warn": "yellow", "error": "bold red"}
-        console.print(f"appliance {r['appliance']} · python {r['python']} · {r['platform']} · home {r['home']}")
+        console.print(
+            f"appliance {r['appliance']} · python {r['python']} · {r['platform']} · home {r['home']}"
+        )
         t = Table(title="host", title_justify="left")
         for col in ("check", "status", "detail"):
             t.add_column(col)
@@ -32,7 +34,9 @@ def doctor(json_out: JsonOpt = False) -> None:
         for col in ("package", "version", "pinned", "status"):
             v.add_column(col)
         for d in r["versions"]:
-            v.add_row(d["name"], d["version"] or "-", d["pinned"] or "", f"[{style[d['status']]}]{d['status']}[/]")
+            v.add_row(
+                d["name"], d["version"] or "-", d["pinned"] or "", f"[{style[d['status']]}]{d['status']}[/]"
+            )
         console.print(v)
         console.print(f"overall: [{style[r['status']]}]{r['status']}[/]")
 

@@ -9,7 +9,9 @@ import typer
 
 from appliance.cli._common import JsonOpt, console, emit, get_home
 
-app = typer.Typer(help="Check and apply the host hardening (air gap, nftables, auditd, USB, core dumps, FDE).")
+app = typer.Typer(
+    help="Check and apply the host hardening (air gap, nftables, auditd, USB, core dumps, FDE)."
+)
 
 RootOpt = Annotated[Path, typer.Option("--root", help="Root of the system to check / render into.")]
 
@@ -21,7 +23,9 @@ def register(root: typer.Typer) -> None:
 @app.command("check")
 def check_cmd(
     root: RootOpt = Path("/"),
-    only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only this check id (repeatable).")] = None,
+    only: Annotated[
+        Optional[list[str]], typer.Option("--only", help="Run only this check id (repeatable).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run every hardening check; exit 4 if a required one fails."""
@@ -38,22 +42,32 @@ def check_cmd(
         for col in ("check", "status", "detail", "reference"):
             t.add_column(col, overflow="fold")
         for c in r["checks"]:
-            t.add_row(c["id"], f"[{style[c['status']]}]{c['status']}[/]", c["detail"],
-                      f"CIS: {c['cis']}\nSTIG: {c['stig']}\nHIPAA: {c['hipaa']}")
+            t.add_row(
+                c["id"],
+                f"[{style[c['status']]}]{c['status']}[/]",
+                c["detail"],
+                f"CIS: {c['cis']}\nSTIG: {c['stig']}\nHIPAA: {c['hipaa']}",
+            )
         console.print(t)
 
     emit(report, json_out, render)
     if not report["ok"]:
-        raise PolicyRefused(f"{len(report['failed'])} required hardening check(s) failed: "
-                            + ", ".join(report["failed"]), hint=f"appliance harden apply --root {root} --dry-run")
+        raise PolicyRefused(
+            f"{len(report['failed'])} required hardening check(s) failed: " + ", ".join(report["failed"]),
+            hint=f"appliance harden apply --root {root} --dry-run",
+        )
 
 
 @app.command("apply")
 def apply_cmd(
     root: Annotated[Path, typer.Option("--root", help="Root to render into (/ for this host).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show a unified diff; change nothing.")] = False,
-    templates: Annotated[Optional[Path], typer.Option("--templates", help="Template dir (default: installed).")] = None,
-    prefix: Annotated[str, typer.Option("--prefix", help="Install prefix named in audit rules.")] = "/opt/appliance",
+    templates: Annotated[
+        Optional[Path], typer.Option("--templates", help="Template dir (default: installed).")
+    ] = None,
+    prefix: Annotated[
+        str, typer.Option("--prefix", help="Install prefix named in audit rules.")
+    ] = "/opt/appliance",
     json_out: JsonOpt = False,
 ) -> None:
     """Render nftables, sysctl, modprobe.d, audit rules, limits, systemd drop-ins, fstab options and masks."""

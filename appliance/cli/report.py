@@ -8,7 +8,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from appliance.cli._common import ENV_PASSPHRASE_FILE, JsonOpt, PassphraseFileOpt, console, emit, get_home, kv_table
+from appliance.cli._common import (
+    ENV_PASSPHRASE_FILE,
+    JsonOpt,
+    PassphraseFileOpt,
+    console,
+    emit,
+    get_home,
+    kv_table,
+)
 
 
 def register(root: typer.Typer) -> None:
@@ -16,15 +24,31 @@ def register(root: typer.Typer) -> None:
 
 
 def report(
-    since: Annotated[Optional[str], typer.Option("--since", help="Start of the period (YYYY-MM-DD or ISO time, UTC).")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="End of the period (a bare date includes that day).")] = None,
-    output: Annotated[
-        Optional[Path], typer.Option("-o", "--output", help="HTML file to write (default: ./appliance-report-<time>.html).", dir_okay=False)
+    since: Annotated[
+        Optional[str], typer.Option("--since", help="Start of the period (YYYY-MM-DD or ISO time, UTC).")
     ] = None,
-    pdf: Annotated[bool, typer.Option("--pdf", help="Also print a PDF beside it (needs a local headless Chromium).")] = False,
+    until: Annotated[
+        Optional[str], typer.Option("--until", help="End of the period (a bare date includes that day).")
+    ] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "-o",
+            "--output",
+            help="HTML file to write (default: ./appliance-report-<time>.html).",
+            dir_okay=False,
+        ),
+    ] = None,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Also print a PDF beside it (needs a local headless Chromium).")
+    ] = False,
     harden_json: Annotated[
         Optional[Path],
-        typer.Option("--harden-json", help="Include the per-check rows of a saved `appliance harden check --json`.", dir_okay=False),
+        typer.Option(
+            "--harden-json",
+            help="Include the per-check rows of a saved `appliance harden check --json`.",
+            dir_okay=False,
+        ),
     ] = None,
     passphrase_file: PassphraseFileOpt = None,
     json_out: JsonOpt = False,
@@ -42,15 +66,20 @@ def report(
         from appliance.cli._common import unlock
 
         signer = unlock(passphrase_file, home).signer
-    res = build_report(home, output or default_output(home), since, until, pdf=pdf, signer=signer,
-                       harden_json=harden_json)
+    res = build_report(
+        home, output or default_output(home), since, until, pdf=pdf, signer=signer, harden_json=harden_json
+    )
 
     def render(d: dict) -> None:
         rows = {
             "report": d["path"],
             "pdf": d["pdf"] or "—",
             "sha256": d["sha256"],
-            "audit log": "intact" if d["audit_verified"] else f"FAILED: {d['audit_error']}" if d["audit_verified"] is False else "not verified",
+            "audit log": "intact"
+            if d["audit_verified"]
+            else f"FAILED: {d['audit_error']}"
+            if d["audit_verified"] is False
+            else "not verified",
             "entries in period": d["entries_in_period"],
             "champion": d["champion"] or "none",
             "models flagged by shredding": ", ".join(d["models_flagged"]) or "none",

@@ -46,8 +46,9 @@ def sample_ids(ids: Sequence[str], limit: int, salt: str = "eval") -> list[str]:
     return sorted(ranked[:limit])
 
 
-def load_detector(home: Home | None = None, keys=None) -> Callable[[list[str]], list[list]]:
-    """The site scrubber's batch detector (settings from ``appliance.toml``)."""
+def load_detector(home: Home | None = None, keys=None):
+    """The site scrubber (settings from ``appliance.toml``), in-process: the probe's few samples do not
+    repay starting worker processes.  Use it as a context manager; pass ``.detect_batch`` to the probes."""
     from appliance.config import ScrubSection, load_site_config
     from appliance.errors import MissingComponent
 
@@ -59,7 +60,7 @@ def load_detector(home: Home | None = None, keys=None) -> Callable[[list[str]], 
     settings = load_site_config(home.config_path).scrub if home is not None else ScrubSection()
     # detection does not use the surrogate secret; a derived one keeps the scrubber's contract
     secret = keys.derive("scrub") if keys is not None and hasattr(keys, "derive") else b"\0" * 32
-    return Scrubber(settings, secret=secret).detect_batch
+    return Scrubber(settings, workers=1, secret=secret)
 
 
 def _month(ts: str | None) -> str:
@@ -153,9 +154,13 @@ def evaluate_version(home: Home, keys, version: str, *, settings: GateSection | 
     heldout = [rec(r) for r in rows if r["split"] == "heldout" and r["id"] in metas]
     train = [rec(r) for r in rows if r["split"] == "train" and r["id"] in metas]
     missing = sum(1 for r in rows if r["id"] not in metas)
-    detector = load_detector(home, keys) if phi else None
-    res = evaluate_model(model_dir, vault.read_text, heldout, train, settings=settings, detector=detector,
-                         seq_len=seq_len)
+    scrubber = load_detector(home, keys) if phi else None
+    try:
+        res = evaluate_model(model_dir, vault.read_text, heldout, train, settings=settings,
+                             detector=scrubber.detect_batch if scrubber else None, seq_len=seq_len)
+    finally:
+        if scrubber is not None:
+            scrubber.close()
     res = {"version": v, **res, "records_no_longer_active": missing}
     if store:
         registry.store_evaluation(home, v, "eval", res)

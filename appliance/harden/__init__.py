@@ -22,8 +22,13 @@ from appliance.home import Home
 __all__ = ["CHECKS", "apply", "check"]
 
 
-def check(root: Path = Path("/"), home: Home | None = None, *, live: bool | None = None,
-          only: list[str] | None = None) -> dict:
+def check(
+    root: Path = Path("/"),
+    home: Home | None = None,
+    *,
+    live: bool | None = None,
+    only: list[str] | None = None,
+) -> dict:
     """Run the hardening checks; a report with one row per check and an overall ``ok``."""
     home_path = home.root if home is not None else DEFAULT_HOME
     results = [r.to_dict() for r in run_checks(Path(root), home_path, live=live, only=only)]
@@ -38,13 +43,24 @@ def check(root: Path = Path("/"), home: Home | None = None, *, live: bool | None
         "skipped": [r["id"] for r in results if r["status"] == "skip"],
         "checks": results,
     }
-    audit(home, "harden.check", {"root": str(root), "passed": report["passed"], "failed": len(failed)},
-          outcome="ok" if not failed else "failed")
+    audit(
+        home,
+        "harden.check",
+        {"root": str(root), "passed": report["passed"], "failed": len(failed)},
+        outcome="ok" if not failed else "failed",
+    )
     return report
 
 
-def apply(root: Path, home: Home | None = None, *, dry_run: bool = False, templates: Path | None = None,
-          prefix: str = "/opt/appliance", user: str = "appliance") -> dict:
+def apply(
+    root: Path,
+    home: Home | None = None,
+    *,
+    dry_run: bool = False,
+    templates: Path | None = None,
+    prefix: str = "/opt/appliance",
+    user: str = "appliance",
+) -> dict:
     """Render the hardening templates into ``root`` (or, with ``dry_run``, only return the diff)."""
     tdir = templates_dir(templates)
     values = {"home": str(home.root if home is not None else DEFAULT_HOME), "prefix": prefix, "user": user}
@@ -52,5 +68,10 @@ def apply(root: Path, home: Home | None = None, *, dry_run: bool = False, templa
     if not dry_run:
         write(Path(root), changes)
         audit(home, "harden.apply", {"root": str(root), "changes": len(changes)})
-    return {"root": str(root), "templates": str(tdir), "dry_run": dry_run,
-            "changes": [c.to_dict() for c in changes], "diff": diff(changes) if dry_run else ""}
+    return {
+        "root": str(root),
+        "templates": str(tdir),
+        "dry_run": dry_run,
+        "changes": [c.to_dict() for c in changes],
+        "diff": diff(changes) if dry_run else "",
+    }

@@ -48,8 +48,14 @@ class Result:
     refs: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "status": self.status, "detail": self.detail,
-                "required": self.required, **self.refs}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "required": self.required,
+            **self.refs,
+        }
 
 
 def _ok(cond: bool, good: str, bad: str) -> tuple[str, str]:
@@ -70,11 +76,15 @@ def _route(ctx: CheckContext):
 
 def _dns(ctx: CheckContext):
     if ctx.live:
-        return _ok(not probes.resolves("example.org"), "resolving example.org fails",
-                   "example.org resolves: this host has working DNS")
+        return _ok(
+            not probes.resolves("example.org"),
+            "resolving example.org fails",
+            "example.org resolves: this host has working DNS",
+        )
     remote = [ns for ns in probes.nameservers(ctx.root) if not ns.startswith("127.") and ns != "::1"]
-    return _ok(not remote, "no non-loopback nameserver in /etc/resolv.conf",
-               "resolv.conf names " + ", ".join(remote))
+    return _ok(
+        not remote, "no non-loopback nameserver in /etc/resolv.conf", "resolv.conf names " + ", ".join(remote)
+    )
 
 
 def _listeners(ctx: CheckContext):
@@ -83,7 +93,9 @@ def _listeners(ctx: CheckContext):
 
 
 # -- firewall, devices ----------------------------------------------------------------------------------
-_CHAIN_RE = re.compile(r"type\s+filter\s+hook\s+(input|output|forward)\s+priority\s+[^;]+;\s*policy\s+(\w+)\s*;")
+_CHAIN_RE = re.compile(
+    r"type\s+filter\s+hook\s+(input|output|forward)\s+priority\s+[^;]+;\s*policy\s+(\w+)\s*;"
+)
 
 
 def _nftables(ctx: CheckContext):
@@ -94,11 +106,18 @@ def _nftables(ctx: CheckContext):
     policies = {}
     for hook, policy in _CHAIN_RE.findall(text):
         policies[hook] = policies.get(hook, "drop") if policy == "drop" else policy
-    bad = [f"{h}: {policies.get(h, 'no chain')}" for h in ("input", "output", "forward") if policies.get(h) != "drop"]
+    bad = [
+        f"{h}: {policies.get(h, 'no chain')}"
+        for h in ("input", "output", "forward")
+        if policies.get(h) != "drop"
+    ]
     # An accept in an output chain that is not about loopback would open the air gap again.
     out_chain = re.search(r"hook\s+output[^}]*", text)
-    leaks = [ln.strip() for ln in (out_chain.group(0).splitlines() if out_chain else [])
-             if re.search(r"\baccept\b", ln) and '"lo"' not in ln and "policy" not in ln]
+    leaks = [
+        ln.strip()
+        for ln in (out_chain.group(0).splitlines() if out_chain else [])
+        if re.search(r"\baccept\b", ln) and '"lo"' not in ln and "policy" not in ln
+    ]
     if leaks:
         bad.append("output accepts: " + "; ".join(leaks[:3]))
     return _ok(not bad, "policy drop on input, output and forward", "; ".join(bad))
@@ -138,22 +157,34 @@ def _audit(ctx: CheckContext):
 
 # -- key material: core dumps, swap, permissions, encryption ---------------------------------------------
 def _coredumps(ctx: CheckContext):
-    limits = [ln for _f, ln in probes.config_lines(ctx.root, "etc/security/limits.conf",
-                                                       "etc/security/limits.d/*.conf")]
+    limits = [
+        ln
+        for _f, ln in probes.config_lines(
+            ctx.root, "etc/security/limits.conf", "etc/security/limits.d/*.conf"
+        )
+    ]
     hard0 = any(re.fullmatch(r"\*\s+hard\s+core\s+0", ln) for ln in limits)
     suid = probes.sysctl_value(ctx.root, "fs.suid_dumpable", ctx.live)
     pattern = probes.sysctl_value(ctx.root, "kernel.core_pattern", ctx.live) or ""
-    storage = [ln for _f, ln in probes.config_lines(ctx.root, "etc/systemd/coredump.conf",
-                                                        "etc/systemd/coredump.conf.d/*.conf")
-               if ln.replace(" ", "").lower().startswith("storage=")]
-    nowhere = pattern.startswith("|/bin/false") or (bool(storage) and storage[-1].split("=", 1)[1].strip() == "none")
+    storage = [
+        ln
+        for _f, ln in probes.config_lines(
+            ctx.root, "etc/systemd/coredump.conf", "etc/systemd/coredump.conf.d/*.conf"
+        )
+        if ln.replace(" ", "").lower().startswith("storage=")
+    ]
+    nowhere = pattern.startswith("|/bin/false") or (
+        bool(storage) and storage[-1].split("=", 1)[1].strip() == "none"
+    )
     problems = []
     if not hard0:
         problems.append("no '* hard core 0' limit")
     if suid != "0":
         problems.append(f"fs.suid_dumpable={suid}")
     if not nowhere:
-        problems.append(f"cores still written (core_pattern {pattern or 'unset'!r}, coredump Storage not none)")
+        problems.append(
+            f"cores still written (core_pattern {pattern or 'unset'!r}, coredump Storage not none)"
+        )
     return _ok(not problems, "core dumps disabled", "; ".join(problems))
 
 
@@ -164,10 +195,14 @@ def _swap(ctx: CheckContext):
         if name.startswith("dm-") and probes.crypt_chain(ctx.root, name):
             continue  # swap on dm-crypt never holds plaintext key material on disk
         active.append(dev)
-    fstab = [ln for _f, ln in probes.config_lines(ctx.root, "etc/fstab") if len(ln.split()) >= 3
-             and ln.split()[2] == "swap"]
+    fstab = [
+        ln
+        for _f, ln in probes.config_lines(ctx.root, "etc/fstab")
+        if len(ln.split()) >= 3 and ln.split()[2] == "swap"
+    ]
     problems = ([f"active swap: {', '.join(active)}"] if active else []) + (
-        [f"swap in /etc/fstab: {fstab[0].split()[0]}"] if fstab else [])
+        [f"swap in /etc/fstab: {fstab[0].split()[0]}"] if fstab else []
+    )
     return _ok(not problems, "no unencrypted swap", "; ".join(problems))
 
 
@@ -204,10 +239,16 @@ def _encryption(ctx: CheckContext):
     mnt, devno, fstype = mount
     name = probes.block_name(ctx.root, devno)
     if name is None:
-        return "fail", f"{mnt} ({fstype}, dev {devno}) is not on a block device that can be shown to be encrypted"
+        return (
+            "fail",
+            f"{mnt} ({fstype}, dev {devno}) is not on a block device that can be shown to be encrypted",
+        )
     chain = probes.crypt_chain(ctx.root, name)
-    return _ok(bool(chain), f"{mnt} on {name}, dm-crypt: {', '.join(chain)}",
-               f"{mnt} on {name}: no dm-crypt (LUKS) layer")
+    return _ok(
+        bool(chain),
+        f"{mnt} on {name}, dm-crypt: {', '.join(chain)}",
+        f"{mnt} on {name}: no dm-crypt (LUKS) layer",
+    )
 
 
 def wanted_links(unit_dir: Path, names: tuple[str, ...]) -> list[Path]:
@@ -224,56 +265,120 @@ def _ssh(ctx: CheckContext):
     masked = [n for n in names if (unit_dir / n).is_symlink() and os.readlink(unit_dir / n) == "/dev/null"]
     port22 = [s for s in probes.listeners(ctx.root) if s.endswith(":22")]
     problems = ([f"enabled: {', '.join(enabled)}"] if enabled else []) + (
-        [f"listening: {', '.join(port22)}"] if port22 else [])
+        [f"listening: {', '.join(port22)}"] if port22 else []
+    )
     good = "ssh not enabled" + (f" (masked: {', '.join(masked)})" if masked else "")
     return _ok(not problems, good, "; ".join(problems))
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("airgap.interfaces", "No non-loopback network interface is up",
-          "CIS Debian 12 3.1 (disable unused network interfaces)", "SRG-OS-000480-GPOS-00227; NIST SC-7",
-          "164.312(e)(1) transmission security", _interfaces),
-    Check("airgap.route", "No default route (IPv4 or IPv6)",
-          "CIS Debian 12 3.3 (network kernel parameters / routing)", "NIST SC-7 boundary protection",
-          "164.312(e)(1) transmission security", _route),
-    Check("airgap.dns", "Name resolution fails", "CIS Debian 12 3.1", "NIST SC-7, SC-20",
-          "164.312(e)(1) transmission security", _dns),
-    Check("airgap.listeners", "No socket listens beyond loopback",
-          "CIS Debian 12 2.x (nonessential services removed or masked)",
-          "SRG-OS-000096-GPOS-00050; NIST CM-7", "164.312(e)(1) transmission security", _listeners),
-    Check("firewall.nftables", "nftables policy drop on input, output and forward",
-          "CIS Debian 12 4.x (nftables default deny firewall policy)", "SRG-OS-000480-GPOS-00227; NIST SC-7(5)",
-          "164.312(e)(1) transmission security", _nftables),
-    Check("usb.storage", "USB mass storage blocked (modprobe.d) and not loaded",
-          "CIS Debian 12 1.1.1 (usb-storage kernel module not available)", "SRG-OS-000114-GPOS-00059; NIST MP-7",
-          "164.310(d)(1) device and media controls", _usb),
-    Check("audit.rules", "auditd rules watch the keys and are immutable (-e 2)",
-          "CIS Debian 12 6.3.3 (audit rules; audit configuration immutable)",
-          "SRG-OS-000057-GPOS-00027; NIST AU-9", "164.312(b) audit controls", _audit),
-    Check("coredump.off", "Core dumps disabled (limits, fs.suid_dumpable, core_pattern / systemd-coredump)",
-          "CIS Debian 12 1.5 (core dumps restricted)", "SRG-OS-000480-GPOS-00227; NIST SC-28",
-          "164.312(a)(2)(iv) encryption and decryption", _coredumps),
-    Check("swap.off", "No unencrypted swap (key material never paged to disk)",
-          "CIS Debian 12 1.1 (filesystem configuration)", "SRG-OS-000405-GPOS-00184; NIST SC-28",
-          "164.312(a)(2)(iv) encryption and decryption", _swap),
-    Check("home.permissions", "Home and key files private to the appliance user",
-          "CIS Debian 12 7.2 (user home directories configured)", "SRG-OS-000480-GPOS-00227; NIST AC-6",
-          "164.312(a)(1) access control", _home_perms),
-    Check("disk.encryption", "The volume holding the home is dm-crypt (LUKS) encrypted",
-          "CIS Debian 12 1.1 (separate, protected partitions)",
-          "SRG-OS-000405-GPOS-00184, SRG-OS-000185-GPOS-00079; NIST SC-28(1)",
-          "164.312(a)(2)(iv) encryption and decryption", _encryption),
-    Check("ssh.off", "SSH server not enabled and not listening",
-          "CIS Debian 12 2.x / 5.1 (sshd not enabled where not required)", "SRG-OS-000096-GPOS-00050; NIST CM-7",
-          "164.312(e)(1) transmission security", _ssh),
+    Check(
+        "airgap.interfaces",
+        "No non-loopback network interface is up",
+        "CIS Debian 12 3.1 (disable unused network interfaces)",
+        "SRG-OS-000480-GPOS-00227; NIST SC-7",
+        "164.312(e)(1) transmission security",
+        _interfaces,
+    ),
+    Check(
+        "airgap.route",
+        "No default route (IPv4 or IPv6)",
+        "CIS Debian 12 3.3 (network kernel parameters / routing)",
+        "NIST SC-7 boundary protection",
+        "164.312(e)(1) transmission security",
+        _route,
+    ),
+    Check(
+        "airgap.dns",
+        "Name resolution fails",
+        "CIS Debian 12 3.1",
+        "NIST SC-7, SC-20",
+        "164.312(e)(1) transmission security",
+        _dns,
+    ),
+    Check(
+        "airgap.listeners",
+        "No socket listens beyond loopback",
+        "CIS Debian 12 2.x (nonessential services removed or masked)",
+        "SRG-OS-000096-GPOS-00050; NIST CM-7",
+        "164.312(e)(1) transmission security",
+        _listeners,
+    ),
+    Check(
+        "firewall.nftables",
+        "nftables policy drop on input, output and forward",
+        "CIS Debian 12 4.x (nftables default deny firewall policy)",
+        "SRG-OS-000480-GPOS-00227; NIST SC-7(5)",
+        "164.312(e)(1) transmission security",
+        _nftables,
+    ),
+    Check(
+        "usb.storage",
+        "USB mass storage blocked (modprobe.d) and not loaded",
+        "CIS Debian 12 1.1.1 (usb-storage kernel module not available)",
+        "SRG-OS-000114-GPOS-00059; NIST MP-7",
+        "164.310(d)(1) device and media controls",
+        _usb,
+    ),
+    Check(
+        "audit.rules",
+        "auditd rules watch the keys and are immutable (-e 2)",
+        "CIS Debian 12 6.3.3 (audit rules; audit configuration immutable)",
+        "SRG-OS-000057-GPOS-00027; NIST AU-9",
+        "164.312(b) audit controls",
+        _audit,
+    ),
+    Check(
+        "coredump.off",
+        "Core dumps disabled (limits, fs.suid_dumpable, core_pattern / systemd-coredump)",
+        "CIS Debian 12 1.5 (core dumps restricted)",
+        "SRG-OS-000480-GPOS-00227; NIST SC-28",
+        "164.312(a)(2)(iv) encryption and decryption",
+        _coredumps,
+    ),
+    Check(
+        "swap.off",
+        "No unencrypted swap (key material never paged to disk)",
+        "CIS Debian 12 1.1 (filesystem configuration)",
+        "SRG-OS-000405-GPOS-00184; NIST SC-28",
+        "164.312(a)(2)(iv) encryption and decryption",
+        _swap,
+    ),
+    Check(
+        "home.permissions",
+        "Home and key files private to the appliance user",
+        "CIS Debian 12 7.2 (user home directories configured)",
+        "SRG-OS-000480-GPOS-00227; NIST AC-6",
+        "164.312(a)(1) access control",
+        _home_perms,
+    ),
+    Check(
+        "disk.encryption",
+        "The volume holding the home is dm-crypt (LUKS) encrypted",
+        "CIS Debian 12 1.1 (separate, protected partitions)",
+        "SRG-OS-000405-GPOS-00184, SRG-OS-000185-GPOS-00079; NIST SC-28(1)",
+        "164.312(a)(2)(iv) encryption and decryption",
+        _encryption,
+    ),
+    Check(
+        "ssh.off",
+        "SSH server not enabled and not listening",
+        "CIS Debian 12 2.x / 5.1 (sshd not enabled where not required)",
+        "SRG-OS-000096-GPOS-00050; NIST CM-7",
+        "164.312(e)(1) transmission security",
+        _ssh,
+    ),
 )
 
 
-def run_checks(root: Path = Path("/"), home: Path | None = None, live: bool | None = None,
-               only: list[str] | None = None) -> list[Result]:
+def run_checks(
+    root: Path = Path("/"), home: Path | None = None, live: bool | None = None, only: list[str] | None = None
+) -> list[Result]:
     """Run every check (or ``only`` those ids) against ``root``; ``live`` defaults to ``root == /``."""
     root = Path(root)
-    ctx = CheckContext(root, Path(home or DEFAULT_HOME), root.resolve() == Path("/") if live is None else live)
+    ctx = CheckContext(
+        root, Path(home or DEFAULT_HOME), root.resolve() == Path("/") if live is None else live
+    )
     out = []
     for c in CHECKS:
         if only and c.id not in only:
@@ -282,6 +387,9 @@ def run_checks(root: Path = Path("/"), home: Path | None = None, live: bool | No
             status, detail = c.run(ctx)
         except (OSError, ValueError) as e:  # an unreadable probe fails closed, with the reason
             status, detail = "fail", f"could not check: {type(e).__name__}: {e}"
-        out.append(Result(c.id, c.title, status, detail, c.required,
-                          {"cis": c.cis, "stig": c.stig, "hipaa": c.hipaa}))
+        out.append(
+            Result(
+                c.id, c.title, status, detail, c.required, {"cis": c.cis, "stig": c.stig, "hipaa": c.hipaa}
+            )
+        )
     return out

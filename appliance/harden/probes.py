@@ -93,7 +93,7 @@ def interfaces(root: Path, live: bool = False) -> list[Interface]:
 
 
 def default_routes(root: Path) -> list[str]:
-    """Default routes (IPv4 from ``proc/net/route``, IPv6 from ``proc/net/ipv6_route``) as ``iface`` strings."""
+    """Default routes (IPv4: ``proc/net/route``, IPv6: ``proc/net/ipv6_route``) as ``ipvN via IF`` strings."""
     found = []
     v4 = read_text(root, "proc/net/route") or ""
     for line in v4.splitlines()[1:]:
@@ -115,7 +115,7 @@ def _addr(hexaddr: str) -> str:
     if len(raw) == 4:
         addr = socket.inet_ntop(socket.AF_INET, raw[::-1])
     else:  # /proc prints IPv6 as four host-endian 32-bit words
-        addr = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+        addr = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
     return f"{addr}:{int(port, 16)}"
 
 
@@ -140,7 +140,11 @@ def listeners(root: Path) -> list[str]:
 
 def nameservers(root: Path) -> list[str]:
     text = read_text(root, "etc/resolv.conf") or ""
-    return [ln.split()[1] for ln in text.splitlines() if ln.strip().startswith("nameserver") and len(ln.split()) > 1]
+    return [
+        ln.split()[1]
+        for ln in text.splitlines()
+        if ln.strip().startswith("nameserver") and len(ln.split()) > 1
+    ]
 
 
 def resolves(name: str = "example.org", timeout: float = 5.0) -> bool:

@@ -34,10 +34,14 @@ class Change:
 
 def templates_dir(explicit: Path | None = None) -> Path:
     """The templates: ``explicit``, else the installed copy, else the source checkout's ``hardening/``."""
-    candidates = [Path(explicit)] if explicit else [
-        Path(sys.prefix) / "share" / "appliance" / "hardening",
-        Path(__file__).resolve().parents[2] / "hardening",
-    ]
+    candidates = (
+        [Path(explicit)]
+        if explicit
+        else [
+            Path(sys.prefix) / "share" / "appliance" / "hardening",
+            Path(__file__).resolve().parents[2] / "hardening",
+        ]
+    )
     for c in candidates:
         if (c / "etc").is_dir():
             return c
@@ -99,8 +103,11 @@ def plan(root: Path, templates: Path, values: dict[str, str]) -> list[Change]:
         if new != old:
             changes.append(Change("/etc/fstab", "write", old or None, new))
     masks = templates / "masks.txt"
-    units = [u.strip() for u in masks.read_text().splitlines() if u.strip() and not u.startswith("#")] \
-        if masks.is_file() else []
+    units = (
+        [u.strip() for u in masks.read_text().splitlines() if u.strip() and not u.startswith("#")]
+        if masks.is_file()
+        else []
+    )
     sysd = root / "etc/systemd/system"
     for unit in units:
         link = sysd / unit
@@ -116,9 +123,12 @@ def diff(changes: list[Change]) -> str:
     out = []
     for c in changes:
         if c.kind == "write":
-            out += difflib.unified_diff((c.old or "").splitlines(keepends=True), c.new.splitlines(keepends=True),
-                                        fromfile=("a" + c.path) if c.old is not None else "/dev/null",
-                                        tofile="b" + c.path)
+            out += difflib.unified_diff(
+                (c.old or "").splitlines(keepends=True),
+                c.new.splitlines(keepends=True),
+                fromfile=("a" + c.path) if c.old is not None else "/dev/null",
+                tofile="b" + c.path,
+            )
         elif c.kind == "mask":
             out.append(f"mask {c.path} -> /dev/null\n")
         else:

@@ -16,8 +16,17 @@ MAX_ROWS = 5000
 MAX_VALUE_CHARS = 120
 
 # Actions that read scrubbed clinical text (decrypt vault records) or bring it in.
-PHI_ACTIONS = ("vault.ingest", "vault.show", "vault.export", "vault.verify", "train", "retrain", "eval",
-               "evaluate", "scrub")
+PHI_ACTIONS = (
+    "vault.ingest",
+    "vault.show",
+    "vault.export",
+    "vault.verify",
+    "train",
+    "retrain",
+    "eval",
+    "evaluate",
+    "scrub",
+)
 
 
 def touches_phi(action: str) -> bool:
@@ -40,7 +49,7 @@ def summarize_object(o: Any, depth: int = 0) -> str:
         if len(o) > 5:
             return f"[{len(o)} items]"
         return "[" + ", ".join(summarize_object(x, depth + 1) for x in o) + "]"
-    s = str(o)
+    s = "—" if o is None else str(o)
     return s if len(s) <= MAX_VALUE_CHARS else s[: MAX_VALUE_CHARS - 1] + "…"
 
 
@@ -83,7 +92,9 @@ def collect(entries: list[dict], period: Period) -> dict[str, Any]:
         by_bucket_action[b][e.get("action", "?")] += 1
         by_bucket_actor[b][str(e.get("actor", "?"))] += 1
         if touches_phi(e.get("action", "")):
-            a = phi_by_actor.setdefault(str(e.get("actor", "?")), {"count": 0, "actions": Counter(), "first": e["ts"]})
+            a = phi_by_actor.setdefault(
+                str(e.get("actor", "?")), {"count": 0, "actions": Counter(), "first": e["ts"]}
+            )
             a["count"] += 1
             a["actions"][e["action"]] += 1
             a["last"] = e["ts"]
@@ -112,7 +123,13 @@ def collect(entries: list[dict], period: Period) -> dict[str, Any]:
         "series_action": {b: dict(c) for b, c in sorted(by_bucket_action.items())},
         "series_actor": {b: dict(c) for b, c in sorted(by_bucket_actor.items())},
         "phi_access": [
-            {"actor": k, "count": v["count"], "actions": dict(v["actions"]), "first": v["first"], "last": v["last"]}
+            {
+                "actor": k,
+                "count": v["count"],
+                "actions": dict(v["actions"]),
+                "first": v["first"],
+                "last": v["last"],
+            }
             for k, v in sorted(phi_by_actor.items())
         ],
         "not_ok": [r for r in rows if r["outcome"] not in ("ok",)],

@@ -29,12 +29,16 @@ def _one(home: Home, d, keys: dict) -> dict[str, Any]:
             m = {}
         parity = m.get("parity") or {}
         info.update(
-            kind=m.get("kind"), format=m.get("format"), created_at=m.get("created_at"),
+            kind=m.get("kind"),
+            format=m.get("format"),
+            created_at=m.get("created_at"),
             model_version=(m.get("registry") or {}).get("version"),
             data_manifest_sha256=(m.get("registry") or {}).get("data_manifest_sha256"),
             files=len(m.get("files") or {}),
             bytes=sum(int(f.get("bytes") or 0) for f in (m.get("files") or {}).values()),
-            parity={k: v for k, v in parity.items() if isinstance(v, (int, float, str, bool))} if isinstance(parity, dict) else parity,
+            parity={k: v for k, v in parity.items() if isinstance(v, (int, float, str, bool))}
+            if isinstance(parity, dict)
+            else parity,
         )
     sig = d / "model.sig"
     info["signed"] = sig.is_file()
@@ -42,8 +46,10 @@ def _one(home: Home, d, keys: dict) -> dict[str, Any]:
     if not sig.is_file():
         info["verification"] = {"ok": False, "error": "no signature (model.sig missing)"}
     elif total > VERIFY_MAX_BYTES:
-        info["verification"] = {"ok": None, "error": f"not re-verified here ({total >> 20} MiB); "
-                                f"run appliance verify {d}"}
+        info["verification"] = {
+            "ok": None,
+            "error": f"not re-verified here ({total >> 20} MiB); run appliance verify {d}",
+        }
     else:
         try:
             from appliance.sign import verify_directory
@@ -70,10 +76,20 @@ def collect(home: Home, entries: list[dict], period: Period) -> dict[str, Any]:
             keys = {}
         for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
             artifacts.append(_one(home, d, keys))
-    exports = [{"ts": e["ts"], "actor": e.get("actor"), "action": e["action"], "outcome": e.get("outcome"),
-                "object": obj(e)} for e in by_action(inside, "export", "sign", "verify", "bundle")]
-    audit_exports = [{"ts": e["ts"], "actor": e.get("actor"), "outcome": e.get("outcome"), **obj(e)}
-                     for e in by_action(inside, "audit.export")]
+    exports = [
+        {
+            "ts": e["ts"],
+            "actor": e.get("actor"),
+            "action": e["action"],
+            "outcome": e.get("outcome"),
+            "object": obj(e),
+        }
+        for e in by_action(inside, "export", "sign", "verify", "bundle")
+    ]
+    audit_exports = [
+        {"ts": e["ts"], "actor": e.get("actor"), "outcome": e.get("outcome"), **obj(e)}
+        for e in by_action(inside, "audit.export")
+    ]
     has = bool(artifacts or exports or audit_exports)
     return {
         "status": "ok" if has else "no data",

@@ -113,8 +113,15 @@ def build_report(
     record(
         home,
         "report.generate",
-        {"since": period.to_dict()["since"], "until": period.to_dict()["until"], "sha256": digest,
-         "bytes": len(page), "audit_verified": verify.get("ok"), "sections": statuses, "pdf": pdf_path is not None},
+        {
+            "since": period.to_dict()["since"],
+            "until": period.to_dict()["until"],
+            "sha256": digest,
+            "bytes": len(page),
+            "audit_verified": verify.get("ok"),
+            "sections": statuses,
+            "pdf": pdf_path is not None,
+        },
         signer=signer,
     )
     act = s["activity"]

@@ -38,23 +38,43 @@ def _catalog(home: Home, period: Period) -> dict[str, Any] | None:
         for r in conn.execute("SELECT source, state, COUNT(*) AS n FROM records GROUP BY source, state"):
             sources.setdefault(r["source"], {"active": 0, "shredded": 0})[r["state"]] = r["n"]
         batches = []
-        for b in conn.execute("SELECT id, ingest_id, source, created_at, n_records, scrub_counts, dropped FROM batches "
-                              "ORDER BY created_at, id"):
+        for b in conn.execute(
+            "SELECT id, ingest_id, source, created_at, n_records, scrub_counts, dropped FROM batches "
+            "ORDER BY created_at, id"
+        ):
             if not period.contains(b["created_at"]):
                 continue
-            batches.append({
-                "batch": b["id"], "ingest_id": b["ingest_id"], "source": b["source"], "created_at": b["created_at"],
-                "records": b["n_records"], "phi_found": json.loads(b["scrub_counts"] or "{}"),
-                "dropped": json.loads(b["dropped"] or "{}"),
-            })
-        shredded = [dict(r) for r in conn.execute(
-            "SELECT source, batch_id, COUNT(*) AS n, MIN(shredded_at) AS first, MAX(shredded_at) AS last FROM records "
-            "WHERE state='shredded' GROUP BY source, batch_id ORDER BY first")]
-        shredded_in_period = sum(1 for r in conn.execute("SELECT shredded_at FROM records WHERE state='shredded'")
-                                 if period.contains(r[0]))
+            batches.append(
+                {
+                    "batch": b["id"],
+                    "ingest_id": b["ingest_id"],
+                    "source": b["source"],
+                    "created_at": b["created_at"],
+                    "records": b["n_records"],
+                    "phi_found": json.loads(b["scrub_counts"] or "{}"),
+                    "dropped": json.loads(b["dropped"] or "{}"),
+                }
+            )
+        shredded = [
+            dict(r)
+            for r in conn.execute(
+                "SELECT source, batch_id, COUNT(*) AS n, MIN(shredded_at) AS first, MAX(shredded_at) AS last FROM records "
+                "WHERE state='shredded' GROUP BY source, batch_id ORDER BY first"
+            )
+        ]
+        shredded_in_period = sum(
+            1
+            for r in conn.execute("SELECT shredded_at FROM records WHERE state='shredded'")
+            if period.contains(r[0])
+        )
     finally:
         conn.close()
-    return {"sources": sources, "batches": batches, "shredded_groups": shredded, "shredded_in_period": shredded_in_period}
+    return {
+        "sources": sources,
+        "batches": batches,
+        "shredded_groups": shredded,
+        "shredded_in_period": shredded_in_period,
+    }
 
 
 def collect(home: Home, entries: list[dict], period: Period) -> dict[str, Any]:
@@ -68,21 +88,40 @@ def collect(home: Home, entries: list[dict], period: Period) -> dict[str, Any]:
         if e["action"] != "vault.ingest":
             continue  # per-batch entries are shown through the catalog's batch table
         o = obj(e)
-        ingests.append({
-            "ts": e["ts"], "actor": e.get("actor"), "outcome": e.get("outcome"), "ingest_id": o.get("ingest_id"),
-            "source": o.get("source"), "files_ok": o.get("files_ok"), "files_failed": o.get("files_failed"),
-            "records_in": o.get("records_in"), "kept": o.get("kept"), "dropped": o.get("dropped") or {},
-            "phi_found": o.get("phi_found") or {}, "batches": o.get("batches"),
-        })
+        ingests.append(
+            {
+                "ts": e["ts"],
+                "actor": e.get("actor"),
+                "outcome": e.get("outcome"),
+                "ingest_id": o.get("ingest_id"),
+                "source": o.get("source"),
+                "files_ok": o.get("files_ok"),
+                "files_failed": o.get("files_failed"),
+                "records_in": o.get("records_in"),
+                "kept": o.get("kept"),
+                "dropped": o.get("dropped") or {},
+                "phi_found": o.get("phi_found") or {},
+                "batches": o.get("batches"),
+            }
+        )
         records_in += int(o.get("records_in") or 0)
         kept += int(o.get("kept") or 0)
         _add(dropped, o.get("dropped"))
         _add(phi, o.get("phi_found"))
-    shreds = [{"ts": e["ts"], "actor": e.get("actor"), "outcome": e.get("outcome"), "object": obj(e)}
-              for e in by_action(inside, "vault.shred")]
-    disclosures = [{"ts": e["ts"], "actor": e.get("actor"), "action": e["action"], "outcome": e.get("outcome"),
-                    "object": obj(e)}
-                   for e in by_action(inside, "vault.show", "vault.export")]
+    shreds = [
+        {"ts": e["ts"], "actor": e.get("actor"), "outcome": e.get("outcome"), "object": obj(e)}
+        for e in by_action(inside, "vault.shred")
+    ]
+    disclosures = [
+        {
+            "ts": e["ts"],
+            "actor": e.get("actor"),
+            "action": e["action"],
+            "outcome": e.get("outcome"),
+            "object": obj(e),
+        }
+        for e in by_action(inside, "vault.show", "vault.export")
+    ]
     catalog = _catalog(home, period)
     if catalog and not ingests:  # a log without summaries (older build): fall back to the catalog's batches
         for b in catalog["batches"]:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import InputError
-
 from appliance.home import Home
 from appliance.report.auditlog import by_action, obj
 from appliance.report.period import Period
@@ -50,24 +49,36 @@ def load_harden_json(path: Path | None) -> dict | None:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise InputError(f"cannot read the hardening report {path}: {e}",
-                         hint="pass the output of `appliance harden check --json > FILE`") from None
+        raise InputError(
+            f"cannot read the hardening report {path}: {e}",
+            hint="pass the output of `appliance harden check --json > FILE`",
+        ) from None
     if not isinstance(doc, dict):
         raise InputError(f"{path}: not a hardening check report", hint="appliance harden check --json > FILE")
     return doc | {"_file": str(path)}
 
 
-def collect(home: Home, entries: list[dict], period: Period, harden_doc: dict | None = None) -> dict[str, Any]:
+def collect(
+    home: Home, entries: list[dict], period: Period, harden_doc: dict | None = None
+) -> dict[str, Any]:
     checks = [e for e in by_action(entries, "harden.check") if period.before_end(e.get("ts"))]
     last = checks[-1] if checks else None
     harden = None
     if last is not None:
-        harden = {"ts": last["ts"], "actor": last.get("actor"), "host": last.get("host"), "outcome": last.get("outcome"),
-                  "seq": last.get("seq"), "object": obj(last)}
+        harden = {
+            "ts": last["ts"],
+            "actor": last.get("actor"),
+            "host": last.get("host"),
+            "outcome": last.get("outcome"),
+            "seq": last.get("seq"),
+            "object": obj(last),
+        }
     saved = harden_doc
-    applies = [{"ts": e["ts"], "actor": e.get("actor"), "outcome": e.get("outcome"), "object": obj(e)}
-               for e in by_action(entries, "harden.apply", "bundle.install", "upgrade", "install")
-               if period.contains(e.get("ts"))]
+    applies = [
+        {"ts": e["ts"], "actor": e.get("actor"), "outcome": e.get("outcome"), "object": obj(e)}
+        for e in by_action(entries, "harden.apply", "bundle.install", "upgrade", "install")
+        if period.contains(e.get("ts"))
+    ]
     doctor = _doctor(home)
     return {
         "status": "ok" if (harden or doctor.get("result") or saved) else "no data",

@@ -43,7 +43,12 @@ def _latest_checkpoint(home: Home) -> dict[str, Any] | None:
         return None
     size, path = cps[-1]
     text = path.read_text(encoding="utf-8", errors="replace")
-    out: dict[str, Any] = {"file": f"audit/checkpoints/{path.name}", "size": size, "text": text, "count": len(cps)}
+    out: dict[str, Any] = {
+        "file": f"audit/checkpoints/{path.name}",
+        "size": size,
+        "text": text,
+        "count": len(cps),
+    }
     try:
         cp = cpmod.parse(text, source=path.name)
     except ApplianceError as e:
@@ -74,7 +79,11 @@ def _public_key(home: Home) -> dict[str, Any]:
 
     pub = serialization.load_pem_public_key(pem.encode())
     der = pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    retired = sorted(p.name for p in home.retired_keys_dir.glob("*.pub.pem")) if home.retired_keys_dir.is_dir() else []
+    retired = (
+        sorted(p.name for p in home.retired_keys_dir.glob("*.pub.pem"))
+        if home.retired_keys_dir.is_dir()
+        else []
+    )
     return {
         "pem": pem,
         "fingerprint": hashlib.sha256(der).hexdigest(),
@@ -83,14 +92,14 @@ def _public_key(home: Home) -> dict[str, Any]:
     }
 
 
-def how_to_verify(checkpoint_file: str | None) -> list[dict[str, str]]:
+def how_to_verify() -> list[dict[str, str]]:
     """The exact commands an auditor runs elsewhere (each block is copy-paste ready)."""
     note = "checkpoint.note"
     steps = [
         {
             "title": "1. Export the log with its signed checkpoint and inclusion proofs (on this host)",
             "commands": "appliance audit export --format jsonl --since SINCE --until UNTIL -o audit-export.jsonl\n"
-            "cp \"$APPLIANCE_HOME/keys/signing.pub.pem\" signing.pub.pem",
+            'cp "$APPLIANCE_HOME/keys/signing.pub.pem" signing.pub.pem',
         },
         {
             "title": "2. Verify the export on another machine (appliance installed, no access to this host)",
@@ -104,8 +113,9 @@ def how_to_verify(checkpoint_file: str | None) -> list[dict[str, str]]:
             "openssl dgst -sha256 -verify signing.pub.pem -signature checkpoint.sig checkpoint.body   # Verified OK",
         },
         {
-            "title": "4. Check this host's live log against the checkpoint (detects rewritten or truncated history)",
-            "commands": f"appliance audit verify --checkpoint {checkpoint_file or note}",
+            "title": "4. Later, on this host: check the log still extends the checkpoint saved from this report "
+            "(detects rewritten or truncated history)",
+            "commands": f"appliance audit verify --checkpoint {note}",
         },
     ]
     return steps
@@ -129,5 +139,5 @@ def collect(home: Home) -> dict[str, Any]:
         "verify": ver,
         "checkpoint": cp,
         "public_key": key,
-        "how_to_verify": how_to_verify(cp["file"] if cp else None),
+        "how_to_verify": how_to_verify(),
     }

@@ -60,7 +60,9 @@ def _shredded_cross_check(home: Home) -> dict[str, int]:
     reg = sqlite3.connect(f"file:{home.registry_path}?mode=ro", uri=True, timeout=30)
     try:
         out: dict[str, int] = {}
-        for version, rid in reg.execute("SELECT version, record_id FROM manifest_records WHERE split='train'"):
+        for version, rid in reg.execute(
+            "SELECT version, record_id FROM manifest_records WHERE split='train'"
+        ):
             if rid in shredded:
                 out[version] = out.get(version, 0) + 1
         return out
@@ -82,8 +84,15 @@ def _lineage_summary(home: Home, version: str) -> dict[str, Any]:
         "train_records": len(lin.get("train_record_ids") or []),
         "heldout_records": len(lin.get("heldout_record_ids") or []),
         "sources": lin.get("sources") or {},
-        "batches": [{"batch": b.get("batch_id"), "source": b.get("source"), "records": b.get("records"),
-                     "first_ingested_at": b.get("first_ingested_at")} for b in lin.get("batches") or []],
+        "batches": [
+            {
+                "batch": b.get("batch_id"),
+                "source": b.get("source"),
+                "records": b.get("records"),
+                "first_ingested_at": b.get("first_ingested_at"),
+            }
+            for b in lin.get("batches") or []
+        ],
         "ancestors": lin.get("ancestors") or [],
         "data_manifest_sha256": lin.get("data_manifest_sha256"),
     }
@@ -91,8 +100,16 @@ def _lineage_summary(home: Home, version: str) -> dict[str, Any]:
 
 def collect(home: Home, entries: list[dict], period: Period) -> dict[str, Any]:
     inside = [e for e in entries if period.contains(e.get("ts"))]
-    events = [{"ts": e["ts"], "actor": e.get("actor"), "action": e["action"], "outcome": e.get("outcome"),
-               "object": obj(e)} for e in by_action(inside, "models", "retrain", "eval", "evaluate", "train")]
+    events = [
+        {
+            "ts": e["ts"],
+            "actor": e.get("actor"),
+            "action": e["action"],
+            "outcome": e.get("outcome"),
+            "object": obj(e),
+        }
+        for e in by_action(inside, "models", "retrain", "eval", "evaluate", "train")
+    ]
     curves = _loss_curves(home)
     versions: list[dict] = []
     history: list[dict] = []
@@ -108,8 +125,14 @@ def collect(home: Home, entries: list[dict], period: Period) -> dict[str, Any]:
             for v in versions:
                 info = registry.get(home, v["version"])
                 for ev in info.get("evaluations") or []:
-                    evaluations.append({"version": v["version"], "kind": ev.get("kind"), "at": ev.get("at"),
-                                        "result": ev.get("result")})
+                    evaluations.append(
+                        {
+                            "version": v["version"],
+                            "kind": ev.get("kind"),
+                            "at": ev.get("at"),
+                            "result": ev.get("result"),
+                        }
+                    )
                 if v.get("kind") == "trained":
                     lineage.append(_lineage_summary(home, v["version"]))
         except ImportError:
@@ -123,21 +146,42 @@ def collect(home: Home, entries: list[dict], period: Period) -> dict[str, Any]:
         if flags or v["version"] in cross:
             direct = flags.get("trained_on_shredded") or {}
             inherited = flags.get("inherits_shredded") or {}
-            flagged.append({
-                "version": v["version"],
-                "champion": v.get("champion"),
-                "shredded_records_trained_on": len(direct.get("records") or []) or cross.get(v["version"], 0),
-                "inherits_from": inherited.get("ancestors") or [],
-                "catalog_cross_check": cross.get(v["version"], 0),
-                "registry_flagged": bool(flags),
-            })
+            flagged.append(
+                {
+                    "version": v["version"],
+                    "champion": v.get("champion"),
+                    "shredded_records_trained_on": len(direct.get("records") or [])
+                    or cross.get(v["version"], 0),
+                    "inherits_from": inherited.get("ancestors") or [],
+                    "catalog_cross_check": cross.get(v["version"], 0),
+                    "registry_flagged": bool(flags),
+                }
+            )
     has = bool(versions or curves or events)
     return {
         "status": "error" if error and not has else ("ok" if has else "no data"),
         "error": error,
-        "versions": [{k: v.get(k) for k in ("version", "kind", "parent", "base_model", "run_name", "status",
-                                             "status_reasons", "champion", "created_at", "key_id", "records",
-                                             "train_metrics", "manifest_sha256")} for v in versions],
+        "versions": [
+            {
+                k: v.get(k)
+                for k in (
+                    "version",
+                    "kind",
+                    "parent",
+                    "base_model",
+                    "run_name",
+                    "status",
+                    "status_reasons",
+                    "champion",
+                    "created_at",
+                    "key_id",
+                    "records",
+                    "train_metrics",
+                    "manifest_sha256",
+                )
+            }
+            for v in versions
+        ],
         "champion": next((v["version"] for v in versions if v.get("champion")), None),
         "champion_history": history,
         "evaluations": evaluations,

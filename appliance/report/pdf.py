@@ -14,7 +14,14 @@ from pathlib import Path
 
 from appliance.errors import ApplianceError, MissingComponent
 
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "headless_shell")
+CANDIDATES = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+    "chrome",
+    "headless_shell",
+)
 ENV_BROWSER = "APPLIANCE_CHROMIUM"
 
 
@@ -33,9 +40,19 @@ def find_chromium() -> str | None:
 def headless_args(profile: Path) -> list[str]:
     """Flags that keep a headless Chromium offline, sandbox-free (root in containers) and quiet."""
     return [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-extensions", "--disable-default-apps",
-        "--no-first-run", "--no-default-browser-check", "--metrics-recording-only", "--mute-audio",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--disable-default-apps",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--metrics-recording-only",
+        "--mute-audio",
         f"--user-data-dir={profile}",
     ]
 
@@ -50,16 +67,26 @@ def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 120) -> Path:
         )
     html_path, pdf_path = Path(html_path).absolute(), Path(pdf_path).absolute()
     with tempfile.TemporaryDirectory(prefix="appliance-chromium-") as profile:
-        cmd = [browser, *headless_args(Path(profile)), "--no-pdf-header-footer", f"--print-to-pdf={pdf_path}",
-               html_path.as_uri()]
+        cmd = [
+            browser,
+            *headless_args(Path(profile)),
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf_path}",
+            html_path.as_uri(),
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise ApplianceError(f"chromium did not finish printing within {timeout:.0f}s",
-                                 hint="open the HTML report and print it from a browser") from None
+            raise ApplianceError(
+                f"chromium did not finish printing within {timeout:.0f}s",
+                hint="open the HTML report and print it from a browser",
+            ) from None
     if proc.returncode != 0 or not pdf_path.is_file() or pdf_path.stat().st_size == 0:
         tail = (proc.stderr or "").strip().splitlines()[-3:]
-        raise ApplianceError(f"chromium could not print the report to PDF (exit {proc.returncode})",
-                             hint="open the HTML report and print it from a browser", details=tail)
+        raise ApplianceError(
+            f"chromium could not print the report to PDF (exit {proc.returncode})",
+            hint="open the HTML report and print it from a browser",
+            details=tail,
+        )
     os.chmod(pdf_path, 0o640)
     return pdf_path

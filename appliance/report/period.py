@@ -42,7 +42,8 @@ def _parse_bound(text: str | None, *, end: bool, name: str) -> datetime | None:
     dt = parse_ts(text) if not _DATE_RE.match(text.strip()) else None
     if dt is None:
         raise UsageError(
-            f"{name}: {text!r} is not a date", hint=f"use {name} YYYY-MM-DD or an ISO-8601 time like 2026-11-01T08:00Z"
+            f"{name}: {text!r} is not a date",
+            hint=f"use {name} YYYY-MM-DD or an ISO-8601 time like 2026-11-01T08:00Z",
         )
     return dt
 

@@ -11,8 +11,18 @@ import io
 from collections import Counter
 from typing import Mapping, Sequence
 
-_PALETTE = ("#1f6fb2", "#e07b00", "#2a9d4b", "#c23b3b", "#7b5ea7", "#8c564b", "#d16fb4", "#6b6b6b", "#b5a300",
-            "#17a3b8")
+_PALETTE = (
+    "#1f6fb2",
+    "#e07b00",
+    "#2a9d4b",
+    "#c23b3b",
+    "#7b5ea7",
+    "#8c564b",
+    "#d16fb4",
+    "#6b6b6b",
+    "#b5a300",
+    "#17a3b8",
+)
 
 
 def _figure(width: float = 8.0, height: float = 3.2):
@@ -28,7 +38,9 @@ def _to_data_uri(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def stacked_bars(series: Mapping[str, Mapping[str, int]], title: str, *, top: int = 8, ylabel: str = "entries") -> str:
+def stacked_bars(
+    series: Mapping[str, Mapping[str, int]], title: str, *, top: int = 8, ylabel: str = "entries"
+) -> str:
     """Counts per time bucket, stacked by label (the ``top`` largest labels; the rest as "other")."""
     buckets = sorted(series)
     totals: Counter = Counter()
@@ -67,14 +79,29 @@ def hbars(counts: Mapping[str, int], title: str, *, top: int = 20, xlabel: str =
     return _to_data_uri(fig)
 
 
-def curves(lines: Mapping[str, Sequence[tuple[float, float]]], title: str, *, xlabel: str = "step",
-           ylabel: str = "loss") -> str:
+def curves(
+    lines: Mapping[str, Sequence[tuple[float, float]]],
+    title: str,
+    *,
+    xlabel: str = "step",
+    ylabel: str = "loss",
+) -> str:
     """One line per named series of ``(x, y)`` points (e.g. training loss per run)."""
     fig, ax = _figure()
     for i, (name, pts) in enumerate(lines.items()):
         if not pts:
             continue
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name, color=_PALETTE[i % len(_PALETTE)], lw=1.4)
+        dashed = name.endswith("(held-out)")  # evaluation points are few: draw them as markers
+        ax.plot(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            label=name,
+            color=_PALETTE[i % len(_PALETTE)],
+            lw=1.4,
+            ls="--" if dashed else "-",
+            marker="o" if dashed or len(pts) < 3 else None,
+            ms=4,
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)

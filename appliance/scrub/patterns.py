@@ -45,7 +45,8 @@ MONTH_ALONE = re.compile(
     rf"|\b((?:last|next|this|past)\s+(?:{MONTHS_FULL}|Sept|Dec|Nov|Oct|Aug|Feb))\b(?!\s*\d)"
 )
 WEEKDAY = re.compile(
-    r"\b(?:on|last|next|this|since|by|until|before|after|from|past|previous|following)\s+((?:(?:last|next|this|past)\s+)?(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)\b",
+    r"\b((?:last|next|this|past|previous|following)\s+(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)\b"
+    r"|\b(?:on|since|by|until|before|after|from)\s+((?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)\b",
     re.IGNORECASE,
 )
 HOLIDAY = re.compile(

@@ -136,7 +136,8 @@ class DateRecognizer(ClinicalRecognizer):
             out.append(Entity(m.start(g), m.end(g), "DATE", 0.7))
         for m in P.WEEKDAY.finditer(v):
             # a weekday tied to the note's date ("last Friday") pins the calendar date
-            out.append(Entity(m.start(1), m.end(1), "DATE", 0.6))
+            g = 1 if m.group(1) else 2
+            out.append(Entity(m.start(g), m.end(g), "DATE", 0.6))
         for m in (re.compile(P.HOLIDAY.pattern, re.IGNORECASE) if note.mode == UPPER else P.HOLIDAY).finditer(v):
             out.append(Entity(m.start(), m.end(), "DATE", 0.8))
         return out
@@ -656,7 +657,11 @@ class NameRecognizer(ClinicalRecognizer):
                 out.append(Entity(s, e, "NAME", 0.8))
         if not lower:
             for m in _LAST_FIRST_RX.finditer(v):
-                if m.group("f").lower() in L.first_names and m.group("l").lower() in L.surnames:
+                fl, ll = m.group("f").lower(), m.group("l").lower()
+                if fl in L.clinical or ll in L.clinical or ll in L.english_common and ll not in L.surnames:
+                    continue
+                labelled = bool(re.search(r"(?i)\b(?:patient|pt|name|re|attn)\s*:?\s*$", v[max(0, m.start() - 12) : m.start()]))
+                if labelled or (fl in L.first_names and ll in L.surnames):
                     out.append(Entity(*_strip(v, m.start(), m.end()), "NAME", 0.8))
             for m in _INITIALS_RX.finditer(v):
                 n = m.group("n")

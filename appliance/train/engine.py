@@ -178,10 +178,13 @@ class Trainer:
         self.best_eval = float("inf")
         self.evals_without_gain = 0
         self.resumed_from = None
+        self.phases = {"plan_ready": plan.get("t_plan_ready") or time.time(), **(plan.get("_phases") or {})}
+        self.phases["engine_ready"] = time.time()
         if plan.get("resume_from"):
             self._load(Path(plan["resume_from"]))
         else:
             seed_all(t["seed"] + 1000003 * self.rank)
+        self.phases["state_ready"] = time.time()
 
     # -- checkpoints ------------------------------------------------------------------------------------
     def _load(self, path: Path) -> None:
@@ -193,7 +196,8 @@ class Trainer:
         self.step = state["step"]
         self.sample_index = state["sample_index"]
         self.tokens_seen = state["tokens_seen"]
-        self.best_eval = state.get("best_eval", float("inf"))
+        best = state.get("best_eval")
+        self.best_eval = float("inf") if best is None else best
         self.evals_without_gain = state.get("evals_without_gain", 0)
         self.resumed_from = self.step
         # RNG last: nothing after this point may draw randomness before the first training step.
@@ -305,6 +309,7 @@ class Trainer:
             rate = meter.tick(gb_tokens)
             if first_step_s is None:
                 first_step_s = time.time() - t0
+                self.phases["first_step"] = time.time()
                 rate = 0.0
             else:
                 rates.append(rate)
@@ -344,6 +349,8 @@ class Trainer:
             "resumed_from_step": self.resumed_from,
             "stopped_early": stopped_early,
             "world_size": self.world,
+            # seconds from the `train()` call to each start-up milestone (rank 0)
+            "startup": {k: round(v - t0, 2) for k, v in self.phases.items()},
         }
         summary.update(self.export_final())
         if self.rank == 0:

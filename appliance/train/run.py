@@ -193,6 +193,7 @@ def train(
             "t0": t0,
             "appliance_version": __version__,
         }
+        plan["t_plan_ready"] = time.time()
         plan_path = run_dir / "plan.json"
         atomic_write(plan_path, json.dumps(plan, indent=1, sort_keys=True))
         counts = {"train_records": manifest["counts"]["train"], "heldout_records": manifest["counts"]["heldout"],
@@ -209,6 +210,7 @@ def train(
 
         from appliance.train.launcher import launch
 
+        log.info("plan ready after %.1fs", time.time() - t0)
         channel = DataChannel(arrays)
         del arrays
         try:
@@ -233,7 +235,7 @@ def train(
             "final_model": str(final_dir),
             **{k: summary.get(k) for k in ("steps", "final_loss", "eval_loss", "eval_ppl", "tokens_seen",
                                            "tokens_per_s", "seconds_to_first_step", "resumed_from_step",
-                                           "stopped_early", "world_size", "lora_merge_max_abs_diff")},
+                                           "stopped_early", "world_size", "lora_merge_max_abs_diff", "startup")},
             "checkpoint": latest[0].name if latest else None,
             "data_manifest_sha256": manifest["sha256"],
             **counts,

@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plan", required=True)
     parser.add_argument("--local_rank", type=int, default=int(os.environ.get("LOCAL_RANK", 0)))
     args = parser.parse_args(argv)
+    t_start = time.time()
 
     from appliance._internal import netguard
 
@@ -101,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from appliance.train.engine import Trainer
 
+    t_dist = time.time()
     data = _load_data(plan)
+    plan["_phases"] = {"worker_started": t_start, "dist_ready": t_dist, "data_ready": time.time()}
     trainer = Trainer(plan, data)
     trainer.fit()
     import torch.distributed as dist

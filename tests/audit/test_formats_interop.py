@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -16,19 +15,33 @@ from appliance.errors import IntegrityError
 
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
 # element -> (min, max or None for *, check)
 def _is_coding(x):
-    return isinstance(x, dict) and set(x) <= {"system", "version", "code", "display", "userSelected"} and \
-        all(isinstance(x.get(k), str) for k in ("system", "code") if k in x) and ("code" in x or "display" in x)
+    return (
+        isinstance(x, dict)
+        and set(x) <= {"system", "version", "code", "display", "userSelected"}
+        and all(isinstance(x.get(k), str) for k in ("system", "code") if k in x)
+        and ("code" in x or "display" in x)
+    )
 
 
 def _is_cc(x):
-    return isinstance(x, dict) and set(x) <= {"coding", "text"} and all(_is_coding(c) for c in x.get("coding", []))
+    return (
+        isinstance(x, dict)
+        and set(x) <= {"coding", "text"}
+        and all(_is_coding(c) for c in x.get("coding", []))
+    )
 
 
 def _is_reference(x):
-    return isinstance(x, dict) and set(x) <= {"reference", "type", "identifier", "display"} and bool(x) and \
-        ("identifier" not in x or (isinstance(x["identifier"], dict) and "value" in x["identifier"]))
+    return (
+        isinstance(x, dict)
+        and set(x) <= {"reference", "type", "identifier", "display"}
+        and bool(x)
+        and ("identifier" not in x or (isinstance(x["identifier"], dict) and "value" in x["identifier"]))
+    )
 
 
 TOP = {
@@ -48,23 +61,50 @@ TOP = {
     "entity": (0, None, lambda x: isinstance(x, dict)),
 }
 AGENT = {
-    "type": (0, 1, _is_cc), "role": (0, None, _is_cc), "who": (0, 1, _is_reference),
-    "altId": (0, 1, lambda x: isinstance(x, str)), "name": (0, 1, lambda x: isinstance(x, str)),
-    "requestor": (1, 1, lambda x: isinstance(x, bool)), "location": (0, 1, _is_reference),
-    "policy": (0, None, lambda x: isinstance(x, str)), "media": (0, 1, _is_coding),
-    "network": (0, 1, lambda x: isinstance(x, dict) and set(x) <= {"address", "type"}
-                and x.get("type", "1") in ("1", "2", "3", "4", "5")),
+    "type": (0, 1, _is_cc),
+    "role": (0, None, _is_cc),
+    "who": (0, 1, _is_reference),
+    "altId": (0, 1, lambda x: isinstance(x, str)),
+    "name": (0, 1, lambda x: isinstance(x, str)),
+    "requestor": (1, 1, lambda x: isinstance(x, bool)),
+    "location": (0, 1, _is_reference),
+    "policy": (0, None, lambda x: isinstance(x, str)),
+    "media": (0, 1, _is_coding),
+    "network": (
+        0,
+        1,
+        lambda x: (
+            isinstance(x, dict)
+            and set(x) <= {"address", "type"}
+            and x.get("type", "1") in ("1", "2", "3", "4", "5")
+        ),
+    ),
     "purposeOfUse": (0, None, _is_cc),
 }
-SOURCE = {"site": (0, 1, lambda x: isinstance(x, str)), "observer": (1, 1, _is_reference),
-          "type": (0, None, _is_coding)}
+SOURCE = {
+    "site": (0, 1, lambda x: isinstance(x, str)),
+    "observer": (1, 1, _is_reference),
+    "type": (0, None, _is_coding),
+}
 ENTITY = {
-    "what": (0, 1, _is_reference), "type": (0, 1, _is_coding), "role": (0, 1, _is_coding),
-    "lifecycle": (0, 1, _is_coding), "securityLabel": (0, None, _is_coding), "name": (0, 1, lambda x: isinstance(x, str)),
-    "description": (0, 1, lambda x: isinstance(x, str)), "query": (0, 1, lambda x: isinstance(x, str)),
-    "detail": (0, None, lambda d: isinstance(d, dict) and isinstance(d.get("type"), str)
-               and len([k for k in d if k.startswith("value")]) == 1
-               and ("valueString" in d or "valueBase64Binary" in d)),
+    "what": (0, 1, _is_reference),
+    "type": (0, 1, _is_coding),
+    "role": (0, 1, _is_coding),
+    "lifecycle": (0, 1, _is_coding),
+    "securityLabel": (0, None, _is_coding),
+    "name": (0, 1, lambda x: isinstance(x, str)),
+    "description": (0, 1, lambda x: isinstance(x, str)),
+    "query": (0, 1, lambda x: isinstance(x, str)),
+    "detail": (
+        0,
+        None,
+        lambda d: (
+            isinstance(d, dict)
+            and isinstance(d.get("type"), str)
+            and len([k for k in d if k.startswith("value")]) == 1
+            and ("valueString" in d or "valueBase64Binary" in d)
+        ),
+    ),
     "agent": (0, None, lambda x: isinstance(x, dict)),
 }
 
@@ -122,19 +162,42 @@ def test_validator_rejects_broken_events():
 
 
 def _entry(**kw) -> dict:
-    e = {"seq": 3, "ts": "2026-11-23T10:00:00.123456Z", "actor": "alice", "host": "ward-host", "pid": 42,
-         "action": "vault.ingest", "object": {"batch": "b-1", "records_in": 5, "phi_found": {"PERSON": 2}},
-         "outcome": "ok", "prev": "a" * 64, "hash": "b" * 64}
+    e = {
+        "seq": 3,
+        "ts": "2026-11-23T10:00:00.123456Z",
+        "actor": "alice",
+        "host": "ward-host",
+        "pid": 42,
+        "action": "vault.ingest",
+        "object": {"batch": "b-1", "records_in": 5, "phi_found": {"PERSON": 2}},
+        "outcome": "ok",
+        "prev": "a" * 64,
+        "hash": "b" * 64,
+    }
     e.update(kw)
     return e
 
 
-@pytest.mark.parametrize("action,typ", [("vault.ingest", "110107"), ("vault.show", "110110"), ("vault.export", "110106"),
-                                        ("keys.unlock", "110114"), ("audit.verify", "110101"), ("harden.check", "110113"),
-                                        ("train.start", "110100"), ("something.new", "110100")])
+@pytest.mark.parametrize(
+    "action,typ",
+    [
+        ("vault.ingest", "110107"),
+        ("vault.show", "110110"),
+        ("vault.export", "110106"),
+        ("keys.unlock", "110114"),
+        ("audit.verify", "110101"),
+        ("harden.check", "110113"),
+        ("train.start", "110100"),
+        ("something.new", "110100"),
+    ],
+)
 def test_balp_type_codes(action, typ):
     ev = audit_event(_entry(action=action))
-    assert ev["type"] == {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": typ, "display": ev["type"]["display"]}
+    assert ev["type"] == {
+        "system": "http://dicom.nema.org/resources/ontology/DCM",
+        "code": typ,
+        "display": ev["type"]["display"],
+    }
     assert {"system": "urn:appliance:audit-action", "code": action} in ev["subtype"]
     assert validate_audit_event(ev) == []
 
@@ -153,7 +216,7 @@ def test_agent_source_entity_carry_ids_only():
 
 
 def test_syslog_line_parses_as_rfc5424():
-    line = syslog_line(_entry(actor='bob "the" ]admin\\', object={"note": "a]b\"c", "n": 3}))
+    line = syslog_line(_entry(actor='bob "the" ]admin\\', object={"note": 'a]b"c', "n": 3}))
     m = SYSLOG_RE.match(line)
     assert m, line
     msg = parse_syslog(line)
@@ -162,7 +225,7 @@ def test_syslog_line_parses_as_rfc5424():
     assert msg["hostname"] == "ward-host" and msg["appname"] == "appliance" and msg["procid"] == "42"
     assert msg["msgid"] == "vault.ingest"
     sd = msg["sd"]["audit@32473"]
-    assert sd["actor"] == 'bob "the" ]admin\\' and json.loads(sd["object"]) == {"note": "a]b\"c", "n": 3}
+    assert sd["actor"] == 'bob "the" ]admin\\' and json.loads(sd["object"]) == {"note": 'a]b"c', "n": 3}
     assert msg["sd"]["object@32473"]["n"] == "3"
     assert parse_syslog(syslog_line(_entry(outcome="failed")))["severity"] == 3
     long = syslog_line(_entry(action="a" * 40, host="host with space"))
@@ -174,8 +237,12 @@ def test_syslog_line_parses_as_rfc5424():
 
 
 def _populate(home, keys):
-    record(home, "vault.ingest", {"ingest_id": "i-1", "source": "clinic-a", "records_in": 4, "kept": 3,
-                                  "phi_found": {"PERSON": 7}}, signer=keys.signer)
+    record(
+        home,
+        "vault.ingest",
+        {"ingest_id": "i-1", "source": "clinic-a", "records_in": 4, "kept": 3, "phi_found": {"PERSON": 7}},
+        signer=keys.signer,
+    )
     record(home, "vault.shred", {"record_ids": ["r-1"]}, signer=keys.signer)
     record(home, "audit.note", {"text": 'quarterly review "done" [ok] \\ fine'}, signer=keys.signer)
     record(home, "harden.check", {"failed": 2}, outcome="failed", signer=keys.signer)
@@ -221,6 +288,14 @@ def test_cli_export_formats(home, passphrase_file, cli, tmp_path):
         out = tmp_path / f"x.{fmt}"
         p = cli("audit", "export", "--format", fmt, "-o", str(out), home=home, env=env)
         assert p.returncode == 0, p.stderr
-        p = cli("audit", "verify-export", str(out), "--public-key", str(home.signing_pub_path), "--json", home=home)
+        p = cli(
+            "audit",
+            "verify-export",
+            str(out),
+            "--public-key",
+            str(home.signing_pub_path),
+            "--json",
+            home=home,
+        )
         assert p.returncode == 0, p.stderr
         assert json.loads(p.stdout)["format"] == fmt

@@ -25,7 +25,7 @@ def _mirror_available() -> bool:
     from appliance.bundle.spec import load_spec
 
     url = load_spec(TEST_SPEC).index_url or ""
-    return not url.startswith("file://") or Path(url[len("file://"):]).is_dir()
+    return not url.startswith("file://") or Path(url[len("file://") :]).is_dir()
 
 
 def unshare_works() -> bool:
@@ -38,8 +38,12 @@ def unshare_works() -> bool:
 def vendor(tmp_path_factory) -> dict:
     d = tmp_path_factory.mktemp("vendor")
     key, pub = d / "test-vendor.key.pem", d / "test-vendor.pub.pem"
-    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True)
-    subprocess.run(["openssl", "ec", "-in", str(key), "-pubout", "-out", str(pub)], check=True, capture_output=True)
+    subprocess.run(
+        ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True
+    )
+    subprocess.run(
+        ["openssl", "ec", "-in", str(key), "-pubout", "-out", str(pub)], check=True, capture_output=True
+    )
     installer = d / "installer"
     shutil.copytree(REPO / "installer", installer)
     shutil.copy2(pub, installer / "vendor.pub.pem")
@@ -84,11 +88,22 @@ def tree_state(root: Path) -> dict[str, str]:
     return state
 
 
-def run_installer(installer: Path, bundle: Path, prefix: Path, *extra: str, netns: bool = True,
-                  timeout: float = 300) -> subprocess.CompletedProcess:
+def run_installer(
+    installer: Path, bundle: Path, prefix: Path, *extra: str, netns: bool = True, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run ``install.sh`` (the pinned test copy) on ``bundle``, inside ``unshare -n`` when asked."""
-    cmd = ["sh", str(installer / "install.sh"), "--bundle", str(bundle), "--prefix", str(prefix),
-           "--home", str(prefix.parent / "home"), "--yes", *extra]
+    cmd = [
+        "sh",
+        str(installer / "install.sh"),
+        "--bundle",
+        str(bundle),
+        "--prefix",
+        str(prefix),
+        "--home",
+        str(prefix.parent / "home"),
+        "--yes",
+        *extra,
+    ]
     if netns:
         cmd = ["unshare", "-n", *cmd]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)

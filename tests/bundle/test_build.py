@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -24,15 +24,21 @@ def test_shipped_specs_parse():
         assert spec.target.python_version == "3.11"
         assert spec.lock is not None
     cpu = load_spec(REPO / "bundles" / "cpu.toml")
-    assert any(s.requirement and s.requirement.startswith("llama-cpp-python==") and
-               s.env.get("CMAKE_ARGS") == "-DGGML_NATIVE=OFF" for s in cpu.sdists)
+    assert any(
+        s.requirement
+        and s.requirement.startswith("llama-cpp-python==")
+        and s.env.get("CMAKE_ARGS") == "-DGGML_NATIVE=OFF"
+        for s in cpu.sdists
+    )
     assert cpu.spacy_model and cpu.spacy_model in cpu.requirements and cpu.complete
 
 
 def test_spec_reports_every_problem_at_once(tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text('[bundle]\nname = "Bad Name"\nversion = "x"\n[target]\nplatforms = []\n'
-                   '[[build.sdist]]\nrequirement = "llama-cpp-python"\n')
+    bad.write_text(
+        '[bundle]\nname = "Bad Name"\nversion = "x"\n[target]\nplatforms = []\n'
+        '[[build.sdist]]\nrequirement = "llama-cpp-python"\n'
+    )
     with pytest.raises(ConfigError) as e:
         load_spec(bad)
     text = "\n".join(e.value.problems)
@@ -44,7 +50,9 @@ def test_spec_reports_every_problem_at_once(tmp_path):
 def test_platform_expansion_and_wheel_tags():
     plats = expand_platforms(("manylinux_2_28_x86_64", "linux_x86_64"))
     assert plats[0] == "manylinux_2_28_x86_64" and "manylinux_2_17_x86_64" in plats
-    assert "manylinux2014_x86_64" in plats and "linux_x86_64" in plats and "manylinux_2_29_x86_64" not in plats
+    assert (
+        "manylinux2014_x86_64" in plats and "linux_x86_64" in plats and "manylinux_2_29_x86_64" not in plats
+    )
     spec = load_spec(TEST_SPEC)
     assert wheel_glibc("rich-15.0.0-py3-none-any.whl", spec) is None
     assert wheel_glibc("x-1-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl", spec) == (2, 17)
@@ -52,7 +60,10 @@ def test_platform_expansion_and_wheel_tags():
         wheel_glibc("x-1-cp312-cp312-manylinux_2_17_x86_64.whl", spec)  # wrong interpreter
     with pytest.raises(IntegrityError):
         wheel_glibc("x-1-cp311-cp311-macosx_11_0_arm64.whl", spec)  # wrong platform
-    assert parse_wheel_name("typing_extensions-4.16.0-py3-none-any.whl")[:2] == ("typing-extensions", "4.16.0")
+    assert parse_wheel_name("typing_extensions-4.16.0-py3-none-any.whl")[:2] == (
+        "typing-extensions",
+        "4.16.0",
+    )
 
 
 def test_lock_is_hash_pinned():
@@ -67,17 +78,35 @@ def test_build_contents_signature_and_sbom(build_test_bundle, vendor):
     manifest = json.loads((b / "MANIFEST.json").read_text())
     assert manifest["version"] == "0.1.0" and manifest["target"]["python_version"] == "3.11"
     listed = {f["path"] for f in manifest["files"]}
-    on_disk = {p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file()} - {"MANIFEST.json",
-                                                                                     "MANIFEST.json.sig"}
+    on_disk = {p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file()} - {
+        "MANIFEST.json",
+        "MANIFEST.json.sig",
+    }
     assert listed == on_disk
     wheels = sorted(p.name for p in (b / "wheels").iterdir())
     assert all(w.endswith(".whl") for w in wheels)  # no sdist remains
-    assert any(w.startswith("tinyalpha-1.0.0-") for w in wheels) and any(w.startswith("appliance-") for w in wheels)
-    assert (b / "installer" / "install.sh").is_file() and (b / "hardening" / "etc" / "nftables.conf").is_file()
+    assert any(w.startswith("tinyalpha-1.0.0-") for w in wheels) and any(
+        w.startswith("appliance-") for w in wheels
+    )
+    assert (b / "installer" / "install.sh").is_file() and (
+        b / "hardening" / "etc" / "nftables.conf"
+    ).is_file()
     assert (b / "models" / "tiny-model" / "config.json").is_file()
     # openssl alone verifies the vendor signature
-    p = subprocess.run(["openssl", "dgst", "-sha256", "-verify", str(vendor["pub"]), "-signature",
-                        str(b / "MANIFEST.json.sig"), str(b / "MANIFEST.json")], capture_output=True, text=True)
+    p = subprocess.run(
+        [
+            "openssl",
+            "dgst",
+            "-sha256",
+            "-verify",
+            str(vendor["pub"]),
+            "-signature",
+            str(b / "MANIFEST.json.sig"),
+            str(b / "MANIFEST.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 0 and "Verified OK" in p.stdout
     report = verify_bundle(b, vendor["pub"].read_bytes())
     assert report["ok"] and report["files"] == len(listed)
@@ -89,7 +118,9 @@ def test_build_contents_signature_and_sbom(build_test_bundle, vendor):
     beta_deps = next(d for d in sbom["dependencies"] if d["ref"] == comps["tinybeta"]["bom-ref"])
     assert beta_deps["dependsOn"] == [comps["tinyalpha"]["bom-ref"]]
     whl = next((b / "wheels").glob("typer-*.whl"))
-    assert comps["typer"]["hashes"][0]["content"] == __import__("hashlib").sha256(whl.read_bytes()).hexdigest()
+    assert (
+        comps["typer"]["hashes"][0]["content"] == __import__("hashlib").sha256(whl.read_bytes()).hexdigest()
+    )
 
 
 @pytest.mark.parametrize("how", ["wheel", "manifest", "signature", "extra-file", "missing-file"])
@@ -116,27 +147,99 @@ def test_verify_refuses_tampering(build_test_bundle, vendor, tmp_path, how):
         verify_bundle(b, vendor["pub"].read_bytes())
     assert e.value.exit_code == 3
     # and through the CLI: exit 3
-    p = subprocess.run([str(REPO / ".venv/bin/appliance"), "bundle", "verify", str(b), "--pubkey", str(vendor["pub"]),
-                        "--json"], capture_output=True, text=True)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "bundle",
+            "verify",
+            str(b),
+            "--pubkey",
+            str(vendor["pub"]),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 3, p.stderr
 
 
 def test_verify_cli_ok_and_wrong_key(build_test_bundle, vendor):
     b = build_test_bundle("0.1.0")
-    p = subprocess.run([str(REPO / ".venv/bin/appliance"), "bundle", "verify", str(b), "--pubkey", str(vendor["pub"]),
-                        "--json"], capture_output=True, text=True)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "bundle",
+            "verify",
+            str(b),
+            "--pubkey",
+            str(vendor["pub"]),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["version"] == "0.1.0"
     # the production key pinned in the repository did not sign a test bundle
-    p = subprocess.run([str(REPO / ".venv/bin/appliance"), "bundle", "verify", str(b)], capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "appliance", "bundle", "verify", str(b)], capture_output=True, text=True
+    )
     assert p.returncode == 3
 
 
 def test_build_refuses_key_not_pinned_by_installer(vendor, tmp_path):
     other = tmp_path / "other.key.pem"
-    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(other)], check=True)
+    subprocess.run(
+        ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(other)], check=True
+    )
     from appliance.bundle import build
 
     with pytest.raises(UsageError, match="does not match"):
         build(TEST_SPEC, tmp_path / "out", other, installer_dir=vendor["installer"])
     assert not (tmp_path / "out").exists()
+
+
+def test_verify_and_build_are_audited(build_test_bundle, vendor, home):
+    from appliance.audit import read_entries
+    from appliance.bundle import verify
+
+    b = build_test_bundle("0.1.0")
+    verify(b, pubkey=vendor["pub"], home=home)
+    bad = b.parent / "audit-copy"
+    shutil.copytree(b, bad)
+    (bad / "appliance.lock").write_text("tampered\n")
+    with pytest.raises(IntegrityError):
+        verify(bad, pubkey=vendor["pub"], home=home)
+    entries = [(e["action"], e["outcome"]) for e in read_entries(home)]
+    assert ("bundle.verify", "ok") in entries and ("bundle.verify", "failed") in entries
+    assert all("tampered" not in json.dumps(e) for e in read_entries(home))  # ids and counts only
+
+
+def test_demo_stage_summarises_the_real_host(home, tmp_path):
+    from types import SimpleNamespace
+
+    from appliance.audit import read_entries
+    from appliance.bundle.demo_stage import demo_stage
+
+    out = demo_stage(SimpleNamespace(home=home, workdir=tmp_path, results={}))
+    assert "harden_error" not in out and "doctor_error" not in out
+    assert isinstance(out["harden_failed"], list) and out["harden_passed"] + len(out["harden_failed"]) >= 1
+    assert out["doctor_status"] in ("ok", "warn", "error") and isinstance(out["air_gapped"], bool)
+    assert any(e["action"] == "harden.check" for e in read_entries(home))
+
+
+def test_stable_abi_and_older_pure_wheels_are_accepted():
+    spec = load_spec(TEST_SPEC)
+    assert wheel_glibc("hf_xet-1.8.0-cp38-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl", spec) == (
+        2,
+        17,
+    )
+    assert wheel_glibc("six-1.17.0-py2.py3-none-any.whl", spec) is None
+    with pytest.raises(IntegrityError):
+        wheel_glibc("x-1-cp312-abi3-manylinux_2_17_x86_64.whl", spec)  # stable ABI of a newer Python
+    with pytest.raises(IntegrityError):
+        wheel_glibc("x-1-cp310-cp310-manylinux_2_17_x86_64.whl", spec)  # another interpreter's ABI

@@ -33,20 +33,28 @@ def test_sh_syntax_and_shellcheck():
     assert subprocess.run(["sh", "-n", str(REPO / "installer" / "install.sh")]).returncode == 0
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed (apt-get install shellcheck)")
-    p = subprocess.run(["shellcheck", "-s", "sh", str(REPO / "installer" / "install.sh")], capture_output=True,
-                       text=True)
+    p = subprocess.run(
+        ["shellcheck", "-s", "sh", str(REPO / "installer" / "install.sh")], capture_output=True, text=True
+    )
     assert p.returncode == 0, p.stdout
 
 
 def test_fresh_install_offline(installed):
     prefix = installed["prefix"]
-    assert (prefix / "current").is_symlink() and (prefix / "current").resolve() == prefix / "versions" / "0.1.0"
+    assert (prefix / "current").is_symlink() and (
+        prefix / "current"
+    ).resolve() == prefix / "versions" / "0.1.0"
     assert (prefix / "installed-version").read_text().strip() == "0.1.0"
-    out = subprocess.run([str(prefix / "current" / "bin" / "appliance"), "--version"], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(prefix / "current" / "bin" / "appliance"), "--version"], capture_output=True, text=True
+    )
     assert out.returncode == 0 and out.stdout.strip().startswith("appliance "), out.stderr
     # the locally built wheels really installed, with their dependency between them
-    hello = subprocess.run([str(prefix / "current" / "bin" / "python"), "-c", "import tinybeta; print(tinybeta.hello())"],
-                           capture_output=True, text=True)
+    hello = subprocess.run(
+        [str(prefix / "current" / "bin" / "python"), "-c", "import tinybeta; print(tinybeta.hello())"],
+        capture_output=True,
+        text=True,
+    )
     assert hello.stdout.strip() == "alpha:beta"
     share = prefix / "current" / "share" / "appliance"
     assert (share / "models" / "tiny-model" / "config.json").is_file()
@@ -71,7 +79,10 @@ def _tamper(bundle: Path, how: str) -> None:
         sig[-2] ^= 0x40
         (bundle / "MANIFEST.json.sig").write_bytes(bytes(sig))
     elif how == "added-wheel":
-        shutil.copy2(next((bundle / "wheels").glob("tinyalpha-*.whl")), bundle / "wheels" / "tinyalpha-9.0.0-py3-none-any.whl")
+        shutil.copy2(
+            next((bundle / "wheels").glob("tinyalpha-*.whl")),
+            bundle / "wheels" / "tinyalpha-9.0.0-py3-none-any.whl",
+        )
 
 
 @pytest.mark.parametrize("how", ["wheel", "manifest", "signature", "added-wheel"])
@@ -89,8 +100,22 @@ def test_upgrade_then_rollback_refused(installed, build_test_bundle, vendor):
     prefix = installed["prefix"]
     new = build_test_bundle("0.2.0")
     app = str(prefix / "current" / "bin" / "appliance")
-    p = subprocess.run(["unshare", "-n", app, "--home", str(prefix.parent / "home"), "upgrade", "--bundle", str(new),
-                        "--json"], capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [
+            "unshare",
+            "-n",
+            app,
+            "--home",
+            str(prefix.parent / "home"),
+            "upgrade",
+            "--bundle",
+            str(new),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     result = json.loads(p.stdout)
     assert result["from"] == "0.1.0" and result["to"] == "0.2.0"
@@ -101,7 +126,9 @@ def test_upgrade_then_rollback_refused(installed, build_test_bundle, vendor):
     old = installed["bundle"]
     p = run_installer(vendor["installer"], old, prefix)
     assert p.returncode == 4 and "anti-rollback" in p.stderr
-    p = subprocess.run(["unshare", "-n", app, "upgrade", "--bundle", str(old)], capture_output=True, text=True)
+    p = subprocess.run(
+        ["unshare", "-n", app, "upgrade", "--bundle", str(old)], capture_output=True, text=True
+    )
     assert p.returncode == 4, p.stdout + p.stderr
     assert tree_state(prefix) == before
     # offering the installed version again is a no-op
@@ -118,8 +145,19 @@ def test_failed_install_leaves_previous_untouched(installed, build_test_bundle, 
     m = json.loads((bundle / "MANIFEST.json").read_text())
     m["target"]["python_version"] = "3.99"
     (bundle / "MANIFEST.json").write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
-    subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(vendor["key"]), "-out", str(bundle / "MANIFEST.json.sig"),
-                    str(bundle / "MANIFEST.json")], check=True)
+    subprocess.run(
+        [
+            "openssl",
+            "dgst",
+            "-sha256",
+            "-sign",
+            str(vendor["key"]),
+            "-out",
+            str(bundle / "MANIFEST.json.sig"),
+            str(bundle / "MANIFEST.json"),
+        ],
+        check=True,
+    )
     before = tree_state(prefix)
     p = run_installer(vendor["installer"], bundle, prefix)
     assert p.returncode == 4 and "targets 3.99" in p.stderr

@@ -36,7 +36,7 @@ def test_overfit_model_gap_and_memorization(overfit_model, corpus):
     assert res["train_perplexity"] < 3.0 < p["overall"]  # recited vs. unseen
     assert res["gap"]["heldout_over_train"] > 1.0
     mem = res["memorization"]
-    assert mem["train"]["records"] == 8
+    assert mem["train"]["records"] == 4
     assert mem["train"]["exact_match_rate"] >= 0.75
     assert mem["heldout"]["exact_match_rate"] <= 0.25
     assert "phi" not in res
@@ -70,17 +70,15 @@ def test_gate_rules():
 
 
 def test_phi_probe_with_real_scrubber(random_model):
-    pytest.importorskip("appliance.scrub", reason="scrubber not built yet")
     from appliance.evaluate import load_detector
     from appliance.evaluate.probes import phi_rate
 
-    try:
-        detect = load_detector()
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(f"scrubber unavailable: {e}")
+    scrubber = load_detector()
+    detect = scrubber.detect_batch
     lm = load_model(random_model)
     a = phi_rate(lm, detect, samples=4, tokens=32, seed=7)
     b = phi_rate(lm, detect, samples=4, tokens=32, seed=7)
     assert a == b and a["tokens"] == 128
     # the detector itself is real: a note full of PHI is flagged
     assert detect(["John Smith was seen on 03/04/2021, phone 617-555-0199."])[0]
+    scrubber.close()

@@ -111,7 +111,13 @@ def build_tiny_model(arch: str, out_dir: Path, *, seed: int = 0, vocab_size: int
                 layer.mlp.gate.e_score_correction_bias.uniform_(-0.05, 0.05)
     else:
         raise ValueError(arch)
-    _train_briefly(model, tok, steps=train_steps)
+    # one thread: on a small shared host, torch's thread pool oversubscribed by other jobs is 20× slower
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _train_briefly(model, tok, steps=train_steps)
+    finally:
+        torch.set_num_threads(threads)
     model.eval()
     model.save_pretrained(out_dir)
     return out_dir

@@ -41,7 +41,9 @@ def test_each_breakage_fails_exactly_its_check(good_root, check_id):
     BREAKERS[check_id](good_root)
     report = _run(good_root)
     assert report["ok"] is False
-    assert report["failed"] == [check_id], [(c["id"], c["detail"]) for c in report["checks"] if c["status"] == "fail"]
+    assert report["failed"] == [check_id], [
+        (c["id"], c["detail"]) for c in report["checks"] if c["status"] == "fail"
+    ]
 
 
 def test_missing_home_is_skipped_not_failed(good_root):
@@ -53,7 +55,18 @@ def test_missing_home_is_skipped_not_failed(good_root):
 
 
 def test_cli_exit_codes_and_json(good_root):
-    cmd = [sys.executable, "-m", "appliance", "--home", HOME, "harden", "check", "--root", str(good_root), "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "appliance",
+        "--home",
+        HOME,
+        "harden",
+        "check",
+        "--root",
+        str(good_root),
+        "--json",
+    ]
     ok = subprocess.run(cmd, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["ok"] is True
@@ -77,17 +90,31 @@ def _unshare_ok() -> bool:
 def test_live_airgap_checks_pass_in_empty_network_namespace(tmp_path):
     """The live probes (ioctl flags, /proc/net, a real DNS lookup) judge a real network namespace."""
     ids = ["airgap.interfaces", "airgap.route", "airgap.dns", "airgap.listeners"]
-    cmd = ["unshare", "-n", sys.executable, "-m", "appliance", "--home", str(tmp_path / "h"), "harden", "check",
-           "--json"] + [a for i in ids for a in ("--only", i)]
+    cmd = [
+        "unshare",
+        "-n",
+        sys.executable,
+        "-m",
+        "appliance",
+        "--home",
+        str(tmp_path / "h"),
+        "harden",
+        "check",
+        "--json",
+    ] + [a for i in ids for a in ("--only", i)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     report = json.loads(p.stdout)
     assert report["live"] is True
     assert {c["id"]: c["status"] for c in report["checks"]} == dict.fromkeys(ids, "pass"), report
     assert p.returncode == 0
     # and a listener on a non-loopback address inside the namespace is caught
-    code = ("import socket, subprocess, sys, json; s = socket.socket(); s.bind(('0.0.0.0', 0)); s.listen(); "
-            "from appliance.harden.probes import listeners; print(json.dumps(listeners('/')))")
-    q = subprocess.run(["unshare", "-n", sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    code = (
+        "import socket, subprocess, sys, json; s = socket.socket(); s.bind(('0.0.0.0', 0)); s.listen(); "
+        "from appliance.harden.probes import listeners; print(json.dumps(listeners('/')))"
+    )
+    q = subprocess.run(
+        ["unshare", "-n", sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert q.returncode == 0, q.stderr
     assert any(x.startswith("tcp 0.0.0.0:") for x in json.loads(q.stdout))
 

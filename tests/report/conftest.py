@@ -16,12 +16,18 @@ CORPUS = Path(__file__).resolve().parents[2] / "appliance" / "data" / "synthetic
 
 # Used only when the demo corpus is absent: notes with planted PHI and their answer key.
 _PLANTED = [
-    ("Patient Johanna Vexley (MRN 88412907) seen on 2026-03-14 at Larkspur General; callback 617-555-0142.",
-     ["Johanna Vexley", "88412907", "2026-03-14", "Larkspur General", "617-555-0142"]),
-    ("Follow-up for Mr. Desmond Quillfeather, 72, lives at 41 Orchard Lane, Brookhaven. Email dq@quill-mail.example.",
-     ["Desmond Quillfeather", "41 Orchard Lane", "Brookhaven", "dq@quill-mail.example"]),
-    ("Discharge summary: Marisol Etxeberria admitted 2026-02-02, SSN 123-45-6789, attending Dr. Aurelio Pemberton.",
-     ["Marisol Etxeberria", "2026-02-02", "123-45-6789", "Aurelio Pemberton"]),
+    (
+        "Patient Johanna Vexley (MRN 88412907) seen on 2026-03-14 at Larkspur General; callback 617-555-0142.",
+        ["Johanna Vexley", "88412907", "2026-03-14", "Larkspur General", "617-555-0142"],
+    ),
+    (
+        "Follow-up for Mr. Desmond Quillfeather, 72, lives at 41 Orchard Lane, Brookhaven. Email dq@quill-mail.example.",
+        ["Desmond Quillfeather", "41 Orchard Lane", "Brookhaven", "dq@quill-mail.example"],
+    ),
+    (
+        "Discharge summary: Marisol Etxeberria admitted 2026-02-02, SSN 123-45-6789, attending Dr. Aurelio Pemberton.",
+        ["Marisol Etxeberria", "2026-02-02", "123-45-6789", "Aurelio Pemberton"],
+    ),
 ]
 
 
@@ -36,14 +42,14 @@ def load_corpus(limit: int | None = None) -> tuple[list[str], set[str]]:
             d = json.loads(line)
             texts.append(d["text"])
             for s in d.get("spans") or []:
-                phi.add(d["text"][s["start"]:s["end"]])
+                phi.add(d["text"][s["start"] : s["end"]])
             if limit and len(texts) >= limit:
                 break
         # the grep covers the whole answer key, not only the ingested notes
         for line in CORPUS.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 d = json.loads(line)
-                phi |= {d["text"][s["start"]:s["end"]] for s in d.get("spans") or []}
+                phi |= {d["text"][s["start"] : s["end"]] for s in d.get("spans") or []}
     else:
         for text, values in _PLANTED:
             texts.append(text)
@@ -104,17 +110,27 @@ def rich_home(tmp_path_factory):
     if registry is not None and ids:
         run = home.run_dir("tiny-run")
         run.mkdir(parents=True)
-        (run / "metrics.jsonl").write_text("".join(
-            json.dumps({"kind": "step", "step": s, "loss": 4.0 / (1 + s * 0.3)}) + "\n" for s in range(1, 21))
-            + json.dumps({"kind": "eval", "step": 20, "eval_loss": 1.9}) + "\n")
+        (run / "metrics.jsonl").write_text(
+            "".join(
+                json.dumps({"kind": "step", "step": s, "loss": 4.0 / (1 + s * 0.3)}) + "\n"
+                for s in range(1, 21)
+            )
+            + json.dumps({"kind": "eval", "step": 20, "eval_loss": 1.9})
+            + "\n"
+        )
         final = _tiny_snapshot(run / "final")
         train, held = ids[:-2] or ids, ids[-2:]
-        manifest = {"records": [{"id": r, "sha256": "0" * 64, "split": "train"} for r in train]
-                    + [{"id": r, "sha256": "0" * 64, "split": "heldout"} for r in held],
-                    "sha256": "1" * 64, "counts": {"train": len(train), "heldout": len(held)}}
+        manifest = {
+            "records": [{"id": r, "sha256": "0" * 64, "split": "train"} for r in train]
+            + [{"id": r, "sha256": "0" * 64, "split": "heldout"} for r in held],
+            "sha256": "1" * 64,
+            "counts": {"train": len(train), "heldout": len(held)},
+        }
         recipe = {"model": {"init": {"arch": "llama", "preset": "tiny"}}}
         version = registry.register_run(home, keys, run, final, manifest, recipe)
-        registry.store_evaluation(home, version, "eval", {"perplexity": {"overall": 7.25}, "phi_per_1k_tokens": 0.0})
+        registry.store_evaluation(
+            home, version, "eval", {"perplexity": {"overall": 7.25}, "phi_per_1k_tokens": 0.0}
+        )
         registry.store_evaluation(home, version, "gate", {"passed": True, "reasons": []})
         registry.promote(home, version, keys)
         info["version"] = version
@@ -123,8 +139,40 @@ def rich_home(tmp_path_factory):
             v.shred(record_id=train[0])
         info["shredded"] = train[0]
 
+    # -- artifacts: two signed artifact directories (model-signing), one altered after signing -------------
+    try:
+        from appliance.sign import sign_directory
+    except ImportError:
+        sign_directory = None
+    if sign_directory is not None:
+        for name in ("tiny-gguf-q8_0", "tiny-gguf-altered"):
+            d = home.artifact_dir(name)
+            d.mkdir(parents=True)
+            (d / "model.gguf").write_bytes(b"GGUF" + bytes(range(256)) * 8)
+            (d / "manifest.json").write_text(
+                json.dumps(
+                    {
+                        "artifact_id": name,
+                        "kind": "gguf",
+                        "format": "q8_0",
+                        "created_at": "2026-11-23T10:00:00+00:00",
+                        "registry": {"version": info.get("version")},
+                        "parity": {"max_abs_logit_diff": 0.01, "passed": True},
+                        "files": {"model.gguf": {"bytes": 2052}},
+                    }
+                )
+            )
+            sign_directory(d, keys.signer)
+            record(
+                home, "export.gguf", {"artifact": name, "version": info.get("version")}, signer=keys.signer
+            )
+        (home.artifact_dir("tiny-gguf-altered") / "model.gguf").write_bytes(b"GGUF tampered")
+        info["artifacts"] = {"good": "tiny-gguf-q8_0", "bad": "tiny-gguf-altered"}
+
     # -- host: a recorded hardening check, and a note -------------------------------------------------------
-    record(home, "harden.check", {"root": "/", "passed": 3, "failed": 2}, outcome="failed", signer=keys.signer)
+    record(
+        home, "harden.check", {"root": "/", "passed": 3, "failed": 2}, outcome="failed", signer=keys.signer
+    )
     record(home, "audit.note", {"text": "quarterly review done"}, signer=keys.signer)
     from appliance.audit import checkpoint
 

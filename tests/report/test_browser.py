@@ -16,7 +16,9 @@ from appliance.report.pdf import find_chromium, headless_args
 BROWSER = find_chromium()
 pytestmark = [
     pytest.mark.chromium,
-    pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed (Debian: apt-get install -y chromium)"),
+    pytest.mark.skipif(
+        BROWSER is None, reason="no headless Chromium installed (Debian: apt-get install -y chromium)"
+    ),
 ]
 # Chromium logs page console messages as "...:INFO:CONSOLE(line)] "text", source: URL (line)" (and errors
 # such as uncaught exceptions or CSP violations through the same channel, at any level).
@@ -44,14 +46,26 @@ def report_file(tmp_path_factory) -> Path:
     home = Home(root / "home")
     init_home(home, b"browser test", kdf_target_ms=1)
     keys = unlock_home(home, b"browser test")
-    record(home, "vault.ingest", {"ingest_id": "i-1", "source": "clinic-a", "records_in": 12, "kept": 10,
-                                  "dropped": {"near_duplicate": 2}, "phi_found": {"PERSON": 9, "DATE_TIME": 4}})
+    record(
+        home,
+        "vault.ingest",
+        {
+            "ingest_id": "i-1",
+            "source": "clinic-a",
+            "records_in": 12,
+            "kept": 10,
+            "dropped": {"near_duplicate": 2},
+            "phi_found": {"PERSON": 9, "DATE_TIME": 4},
+        },
+    )
     record(home, "vault.show", {"record": "r-0001", "chars": 812})
     record(home, "harden.check", {"root": "/", "passed": 9, "failed": 3}, outcome="failed")
     record(home, "models.promote", {"version": "v0001", "previous": None})
     run = home.run_dir("r1")
     run.mkdir(parents=True)
-    (run / "metrics.jsonl").write_text("".join(f'{{"kind": "step", "step": {s}, "loss": {5 / s}}}\n' for s in range(1, 30)))
+    (run / "metrics.jsonl").write_text(
+        "".join(f'{{"kind": "step", "step": {s}, "loss": {5 / s}}}\n' for s in range(1, 30))
+    )
     out = root / "report.html"
     build_report(home, out, signer=keys.signer)
     return out
@@ -60,8 +74,9 @@ def report_file(tmp_path_factory) -> Path:
 def test_console_error_detection_works(tmp_path):
     """Control: a page that throws and logs an error is caught by the same check."""
     page = tmp_path / "bad.html"
-    page.write_text("<!DOCTYPE html><html><body><script>console.error('boom-1');"
-                    "missingFunction();</script></body></html>")
+    page.write_text(
+        "<!DOCTYPE html><html><body><script>console.error('boom-1');missingFunction();</script></body></html>"
+    )
     p = _chromium(page.as_uri(), tmp_path, "--dump-dom")
     msgs = console_messages(p.stderr)
     assert any("boom-1" in m for m in msgs) and any("missingFunction" in m for m in msgs), p.stderr[-2000:]
@@ -79,7 +94,7 @@ def test_report_renders_without_console_errors(report_file, tmp_path):
 def test_filters_hide_rows(report_file, tmp_path):
     p = _chromium(report_file.as_uri() + "#q=harden.check", tmp_path, "--dump-dom")
     assert console_messages(p.stderr) == []
-    act = p.stdout[p.stdout.index('<section id="activity">'):p.stdout.index('<section id="data">')]
+    act = p.stdout[p.stdout.index('<section id="activity">') : p.stdout.index('<section id="data">')]
     bodies = re.findall(r'<table class="filterable">.*?<tbody>(.*?)</tbody>', act, re.S)
     assert len(bodies) >= 2
     rows = [(attrs, cells) for b in bodies for attrs, cells in re.findall(r"<tr([^>]*)>(.*?)</tr>", b, re.S)]
@@ -94,16 +109,17 @@ def test_screenshot_shows_integrity_section(report_file, tmp_path):
     from PIL import Image
 
     shot = tmp_path / "report.png"
-    p = _chromium(report_file.as_uri(), tmp_path, f"--screenshot={shot}", "--window-size=1280,1400",
-                  "--hide-scrollbars")
+    p = _chromium(
+        report_file.as_uri(), tmp_path, f"--screenshot={shot}", "--window-size=1280,1400", "--hide-scrollbars"
+    )
     assert shot.is_file(), p.stderr[-2000:]
     img = Image.open(shot).convert("RGB")
     assert img.size == (1280, 1400)
     colors = img.getcolors(maxcolors=1 << 20)
     counts = {c: n for n, c in colors}
     # the header bar (#14324f) and the green "audit log intact" banner (#e6f4ea) are on the first screen
-    assert counts.get((0x14, 0x32, 0x4f), 0) > 20_000
-    assert counts.get((0xe6, 0xf4, 0xea), 0) > 10_000
+    assert counts.get((0x14, 0x32, 0x4F), 0) > 20_000
+    assert counts.get((0xE6, 0xF4, 0xEA), 0) > 10_000
 
 
 def test_print_to_pdf(report_file, tmp_path):

@@ -60,11 +60,24 @@ def test_report_over_populated_home(rich_home, tmp_path):
     if "ingest" in info:
         ing = info["ingest"]
         assert res["sections"]["data"] == "ok"
-        assert d["data"]["totals"]["kept"] == ing["kept"] and d["data"]["totals"]["records_in"] == ing["records_in"]
+        assert (
+            d["data"]["totals"]["kept"] == ing["kept"]
+            and d["data"]["totals"]["records_in"] == ing["records_in"]
+        )
         assert d["data"]["phi_by_type"] == {k: v for k, v in ing["phi_found"].items() if v}
         assert sum(ing["phi_found"].values()) > 0
         assert d["data"]["shreds"] and d["data"]["catalog"]["sources"]["clinic-a"]["shredded"] == 1
         assert "PHI found by type" in page
+    if "artifacts" in info:
+        arts = {a["artifact_id"]: a for a in d["artifacts"]["artifacts"]}
+        good, bad = info["artifacts"]["good"], info["artifacts"]["bad"]
+        assert (
+            arts[good]["verification"]["ok"] is True
+            and arts[good]["verification"]["key_id"] == keys.signer.key_id
+        )
+        assert arts[bad]["verification"]["ok"] is False
+        assert res["artifacts_failed"] == [bad] and "Signature check FAILED" in page
+        assert [e["action"] for e in d["artifacts"]["events"]] == ["export.gguf", "export.gguf"]
     if "version" in info:
         v = info["version"]
         assert d["models"]["champion"] == v
@@ -89,7 +102,9 @@ def test_report_contains_no_phi(rich_home, tmp_path):
             continue
         checked += 1
         # token boundaries: a 5-digit ZIP must not "match" inside a 64-hex-digit hash
-        assert not re.search(rf"(?<![0-9A-Za-z]){re.escape(v)}(?![0-9A-Za-z])", text), f"PHI value in report: {v!r}"
+        assert not re.search(rf"(?<![0-9A-Za-z]){re.escape(v)}(?![0-9A-Za-z])", text), (
+            f"PHI value in report: {v!r}"
+        )
     assert checked >= 10
     # and the JSON summary carries none either
     res = build_report(home, tmp_path / "r2.html")
@@ -108,7 +123,9 @@ def test_integrity_evidence_verifies_with_openssl(rich_home, tmp_path):
     integ = res["data"]["integrity"]
     step = next(s for s in integ["how_to_verify"] if "openssl" in s["commands"])
     script = "\n".join(line.split("   #")[0] for line in step["commands"].splitlines())
-    p = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    p = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True
+    )
     assert p.returncode == 0, p.stderr
     assert "Verified OK" in p.stdout
     assert integ["checkpoint"]["fingerprint"] in p.stdout  # sha256sum of the DER key = the fingerprint shown
@@ -116,7 +133,9 @@ def test_integrity_evidence_verifies_with_openssl(rich_home, tmp_path):
     note = (tmp_path / "checkpoint.note").read_text().split("\n")
     note[2] = "A" * 43 + "="
     (tmp_path / "checkpoint.note").write_text("\n".join(note))
-    p = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    p = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True
+    )
     assert p.returncode != 0
 
 
@@ -139,6 +158,14 @@ def test_export_commands_from_report_work(home, passphrase_file, cli, tmp_path):
     p = cli(*vargs, "--json", home=None)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["verified"] is True
+    # step 4: the checkpoint saved from a report still verifies against the grown log
+    build_report(home, out)
+    (tmp_path / "checkpoint.note").write_text(_pre(out.read_text(), "checkpoint-note"))
+    record(home, "audit.note", {"text": "after the report"})
+    args = steps[3]["commands"].split()[1:]
+    args[args.index("--checkpoint") + 1] = str(tmp_path / "checkpoint.note")
+    p = cli(*args, home=home)
+    assert p.returncode == 0, p.stderr
 
 
 def test_tampered_log_is_the_headline(home, keys, tmp_path):
@@ -185,11 +212,28 @@ def test_cli_report(home, cli, tmp_path, passphrase_file):
     p = cli("report", "--since", "not-a-date", "-o", str(out), home=home)
     assert p.returncode == 2 and "--since" in p.stderr
     harden = tmp_path / "harden.json"
-    harden.write_text(json.dumps({"ok": False, "passed": 1, "failed": ["ssh.off"], "checks": [
-        {"id": "ssh.off", "status": "fail", "required": True, "detail": "sshd enabled"},
-        {"id": "swap.off", "status": "pass", "required": True, "detail": "no swap"}]}))
-    p = cli("report", "-o", str(out), "--harden-json", str(harden), home=home,
-            env={"APPLIANCE_PASSPHRASE_FILE": str(passphrase_file)})
+    harden.write_text(
+        json.dumps(
+            {
+                "ok": False,
+                "passed": 1,
+                "failed": ["ssh.off"],
+                "checks": [
+                    {"id": "ssh.off", "status": "fail", "required": True, "detail": "sshd enabled"},
+                    {"id": "swap.off", "status": "pass", "required": True, "detail": "no swap"},
+                ],
+            }
+        )
+    )
+    p = cli(
+        "report",
+        "-o",
+        str(out),
+        "--harden-json",
+        str(harden),
+        home=home,
+        env={"APPLIANCE_PASSPHRASE_FILE": str(passphrase_file)},
+    )
     assert p.returncode == 0, p.stderr
     assert "sshd enabled" in out.read_text()
 
@@ -198,7 +242,13 @@ def test_pdf_without_chromium_is_a_clear_error(home, cli, tmp_path):
     import sys
 
     out = tmp_path / "r.html"
-    p = cli("report", "-o", str(out), "--pdf", home=home,
-            env={"PATH": str(Path(sys.executable).parent), "APPLIANCE_CHROMIUM": ""})
+    p = cli(
+        "report",
+        "-o",
+        str(out),
+        "--pdf",
+        home=home,
+        env={"PATH": str(Path(sys.executable).parent), "APPLIANCE_CHROMIUM": ""},
+    )
     assert p.returncode == 1
     assert "Chromium" in p.stderr and "apt-get install -y chromium" in p.stderr

@@ -98,9 +98,10 @@ def vault(home, keys):
 
 
 def set_vault_config(home, **values) -> None:
-    """Write ``[vault]`` keys into the home's appliance.toml (replacing the file)."""
+    """Write ``[vault]`` keys into the home's appliance.toml (replacing the file); one scrub worker, since
+    every CLI ingest starts its own NLP pipeline and the test host has two cores."""
     body = "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
-    home.config_path.write_text("[vault]\n" + body)
+    home.config_path.write_text("[scrub]\nworkers = 1\n\n[vault]\n" + body)
 
 
 @pytest.fixture

@@ -98,24 +98,50 @@ def test_tamper_cases_detected_and_untouched_records_still_read(home, passphrase
     assert {b["id"] for b in json.loads(r.stdout)["bad"]} == set(ids)
 
 
-def test_canary_never_reaches_disk(home, passphrase_file, tmp_path, cli, vt):
+def test_canary_never_reaches_disk_and_management_commands(home, passphrase_file, tmp_path, cli, vt):
+    """One CLI ingest (a canary note, good files and a bad one), then every management command; finally
+    grep every byte under the home and TMPDIR for the canary."""
+    vt.set_vault_config(home)
     canary = "the quokka lanterns whisper marmalade sonnets beneath a periwinkle aqueduct"
     tmpdir = tmp_path / "tmpdir"
     tmpdir.mkdir()
     env = {"TMPDIR": str(tmpdir)}
+    pf = str(passphrase_file)
     rng = random.Random(2)
     d = tmp_path / "in"
     d.mkdir()
     (d / "note.txt").write_text(vt.note(rng) + "\n" + canary + ".\n" + vt.note(rng))
     vt.write_jsonl(d / "more.jsonl", [vt.note(rng) for _ in range(3)])
-    r = _ingest(cli, home, passphrase_file, d, env=env)
-    assert r.returncode == 0, r.stderr
-    pf = str(passphrase_file)
+    (d / "bin.txt").write_bytes(b"\x00\x01\x02" * 100)
+    r = _ingest(cli, home, passphrase_file, d, source="m1", env=env)
+    assert r.returncode == 1, r.stderr  # one file failed, the rest is ingested
+    assert "bin.txt" in r.stderr and json.loads(r.stdout)["kept"] == 4
+
     assert cli("vault", "verify", "--passphrase-file", pf, home=home, env=env).returncode == 0
     ids = _ids(cli, home, pf)
     shown = [cli("vault", "show", i, "--passphrase-file", pf, home=home, env=env).stdout for i in ids]
     assert any(canary in s for s in shown), "the canary must be stored (else the grep proves nothing)"
-    assert cli("vault", "rotate-key", "--passphrase-file", pf, home=home, env=env).returncode == 0
+    r = cli("vault", "stats", "--passphrase-file", pf, home=home, env=env)
+    assert r.returncode == 0 and "m1" in r.stdout  # human tables
+    r = cli("vault", "export", "--source", "m1", "-o", str(home.root / "leak.jsonl"), "--passphrase-file", pf,
+            home=home, env=env)
+    assert r.returncode == 2 and not (home.root / "leak.jsonl").exists()
+    out = tmp_path / "exp.jsonl"
+    r = cli("vault", "export", "--source", "m*", "-o", str(out), "--passphrase-file", pf, "--json", home=home, env=env)
+    assert r.returncode == 0 and len(out.read_text().splitlines()) == 4
+    r = cli("vault", "rotate-key", "--passphrase-file", pf, "--json", home=home, env=env)
+    assert r.returncode == 0 and json.loads(r.stdout)["rewrapped"] == 4
+    plain = [i for i, s in zip(ids, shown) if canary not in s]
+    r = cli("vault", "shred", "--record", plain[0], "--passphrase-file", pf, "--json", home=home, env=env)
+    assert r.returncode == 0 and json.loads(r.stdout)["count"] == 1
+    r = cli("vault", "ls", "--source", "m*", "--json", "--passphrase-file", pf, home=home, env=env)
+    assert len(json.loads(r.stdout)) == 3
+    r = cli("vault", "ls", "--shredded", "--json", "--passphrase-file", pf, home=home, env=env)
+    assert [m["id"] for m in json.loads(r.stdout)] == [plain[0]]
+    assert cli("vault", "verify", "--passphrase-file", pf, home=home, env=env).returncode == 0
+    r = cli("audit", "verify", home=home, env=env)
+    assert r.returncode == 0, r.stderr
+
     needles = [canary.encode(), b"marmalade sonnets", canary.encode("utf-16-le")]
     for root in (home.root, tmpdir):
         for f in root.rglob("*"):
@@ -125,7 +151,7 @@ def test_canary_never_reaches_disk(home, passphrase_file, tmp_path, cli, vt):
                     assert n not in data, f"plaintext canary found in {f}"
 
 
-def test_kill_mid_ingest_keeps_exactly_committed_batches(home, passphrase_file, tmp_path, cli, vt):
+def test_kill_mid_ingest_keeps_exactly_committed_batches(home, passphrase_file, tmp_path, cli, vt, scrubber):
     vt.set_vault_config(home, batch_records=4)
     rng = random.Random(4)
     src = vt.write_jsonl(tmp_path / "n.jsonl", [vt.note(rng, 100) for _ in range(24)])
@@ -170,40 +196,12 @@ def test_kill_mid_ingest_keeps_exactly_committed_batches(home, passphrase_file, 
     files = [f for f in home.objects_dir.rglob("*") if f.is_file()]
     assert len(files) == n_records  # orphans of the killed batch were swept
     assert len([f for f in leftovers if f.is_file()]) >= n_records
-    # the same input again: committed records are exact duplicates, the rest arrive now
-    r = _ingest(cli, home, passphrase_file, src, source="crash")
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
-    assert out["kept"] == 24 - n_records and out["dropped"].get("exact_duplicate", 0) == n_records
+    # the same input again (library, shared scrubber): the committed records are duplicates, the rest arrive
+    from appliance.keys import unlock_home
+    from appliance.vault import Vault
 
-
-def test_bad_file_exit_code_and_other_commands(home, passphrase_file, tmp_path, cli, vt):
-    rng = random.Random(9)
-    d = tmp_path / "in"
-    d.mkdir()
-    vt.write_jsonl(d / "ok.jsonl", [vt.note(rng) for _ in range(3)])
-    (d / "bin.txt").write_bytes(b"\x00\x01\x02" * 100)
-    pf = str(passphrase_file)
-    r = _ingest(cli, home, passphrase_file, d, source="m1")
-    assert r.returncode == 1
-    assert "bin.txt" in r.stderr and json.loads(r.stdout)["kept"] == 3
-    r = cli("vault", "ingest", str(d / "ok.jsonl"), "--source", "m2", "--passphrase-file", pf, home=home)
-    assert r.returncode == 0 and "exact_duplicate" in r.stdout  # human table
-    st = json.loads(cli("vault", "stats", "--json", "--passphrase-file", pf, home=home, check=True).stdout)
-    assert st["records_active"] == 3
-    r = cli("vault", "export", "--source", "m1", "-o", str(home.root / "leak.jsonl"), "--passphrase-file", pf, home=home)
-    assert r.returncode == 2 and not (home.root / "leak.jsonl").exists()
-    out = tmp_path / "exp.jsonl"
-    r = cli("vault", "export", "--source", "m1", "-o", str(out), "--passphrase-file", pf, "--json", home=home)
-    assert r.returncode == 0 and len(out.read_text().splitlines()) == 3
-    ids = _ids(cli, home, pf)
-    r = cli("vault", "shred", "--record", ids[0], "--passphrase-file", pf, "--json", home=home)
-    assert r.returncode == 0 and json.loads(r.stdout)["count"] == 1
-    r = cli("vault", "ls", "--source", "m*", "--json", "--passphrase-file", pf, home=home)
-    assert len(json.loads(r.stdout)) == 2
-    r = cli("vault", "shred", "--source", "m1", "--passphrase-file", pf, "--json", home=home)
-    assert json.loads(r.stdout)["count"] == 2
-    r = cli("vault", "verify", "--passphrase-file", pf, home=home)
-    assert r.returncode == 0
-    r = cli("audit", "verify", home=home)
-    assert r.returncode == 0, r.stderr
+    with Vault.open(home, unlock_home(home, vt.PASSPHRASE)) as v:
+        out = v.ingest([src], "crash", scrubber=scrubber)
+        assert out.kept == 24 - n_records
+        assert out.dropped.get("exact_duplicate", 0) + out.dropped.get("near_duplicate", 0) == n_records
+        assert v.verify().ok == 24
