@@ -20,13 +20,12 @@ Design
 
 from __future__ import annotations
 
+import hmac
 import os
 import struct
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MAGIC = b"APS1"
 VERSION = 1
@@ -73,12 +72,17 @@ def _layout(sealed_len: int, chunk_size: int) -> tuple[int, int]:
     return n, body - n * TAG_BYTES
 
 
+def hkdf_sha256_32(ikm: bytes, salt: bytes, info: bytes) -> bytes:
+    """RFC 5869 HKDF-SHA256 with L = 32 (one expand block) via two C-level HMAC calls: the same output as
+    cryptography's HKDF at a third of its per-call overhead, which dominates sealing small records."""
+    prk = hmac.digest(salt, ikm, "sha256")
+    return hmac.digest(prk, info + b"\x01", "sha256")
+
+
 def _derive(data_key: bytes, header: bytes, aad: bytes) -> AESGCM:
     if len(data_key) != KEY_BYTES:
         raise ValueError("data key must be 32 bytes")
-    salt = header[-SALT_BYTES:]
-    key = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=_LABEL + header + aad).derive(data_key)
-    return AESGCM(key)
+    return AESGCM(hkdf_sha256_32(data_key, header[-SALT_BYTES:], _LABEL + header + aad))
 
 
 def parse_header(sealed: bytes | bytearray | memoryview) -> tuple[int, int, bytes]:

@@ -108,6 +108,9 @@ _ID_KEYS = {
     "signing_key",
     "kek",
     "kek_id",
+    "versions",
+    "batch_ids",
+    "record_ids",
 }
 _FHIR_ID_RE = re.compile(r"[^A-Za-z0-9\-.]")
 _MAX_ID_ENTITIES = 50
@@ -139,21 +142,18 @@ def _coding(system: str, code: str, display: str | None = None) -> dict:
 
 
 def _id_entities(obj: dict) -> list[dict]:
+    """One entity per identifier named in the object (``records: [..]`` → ``urn:appliance:record`` each)."""
     out = []
     for key, value in obj.items():
         if not (key in _ID_KEYS or key.endswith("_id") or key.endswith("_ids")):
             continue
-        values = value if isinstance(value, list) else [value]
-        for v in values:
+        many = isinstance(value, list)
+        system = f"urn:appliance:{key[:-1] if many and key.endswith('s') else key}"
+        for v in value if many else [value]:
             if isinstance(v, (str, int)) and not isinstance(v, bool) and str(v):
                 out.append(
                     {
-                        "what": {
-                            "identifier": {
-                                "system": f"urn:appliance:{key.removesuffix('s') if key.endswith('_ids') else key}",
-                                "value": str(v),
-                            }
-                        },
+                        "what": {"identifier": {"system": system, "value": str(v)}},
                         "type": _coding(ENTITY_TYPE, "2", "System Object"),
                     }
                 )

@@ -39,7 +39,9 @@ def wheel_metadata(path: Path) -> dict:
 
 
 def _purl(name: str, version: str) -> str:
-    return f"pkg:pypi/{normalize_name(name)}@{version}"
+    from urllib.parse import quote
+
+    return f"pkg:pypi/{normalize_name(name)}@{quote(version, safe='')}"  # purl: "+" in versions is encoded
 
 
 def build_sbom(root: Path, name: str, version: str, tool_version: str, sdist_built: set[str]) -> dict:

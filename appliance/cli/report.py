@@ -55,8 +55,8 @@ def report(
 ) -> None:
     """Write a self-contained compliance report: integrity, activity, data, models, artifacts, host.
 
-    Needs read access to the home's metadata only (no unlock, nothing decrypted). With --passphrase-file the
-    report's own audit entry may also write a signed checkpoint.
+    Reads metadata only: no unlock, nothing decrypted, no PHI in the report.  With a passphrase file
+    (--passphrase-file or APPLIANCE_PASSPHRASE_FILE; never prompted) it first signs a fresh checkpoint.
     """
     from appliance.report import build_report, default_output
 

@@ -55,7 +55,7 @@ def ingest_cmd(
         nonlocal task
         if event == "start":
             task = progress.add_task("ingest", total=info["total_bytes"] or None, kept=0)
-        elif event == "file" and task is not None:
+        elif event == "advance" and task is not None:
             progress.advance(task, info["bytes"])
         elif event == "batch" and task is not None:
             progress.update(task, kept=info["kept"])

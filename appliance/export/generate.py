@@ -30,10 +30,11 @@ def generate(artifact: Path, prompt: str, public_keys: Mapping[str, Any], *, max
 
 def _stream(path: Path, prompt: str, max_tokens: int, temperature: float, top_p: float,
             seed: int) -> Iterator[str]:
-    from appliance.export.parity import _require_llama_cpp
+    from appliance.export.parity import _require_llama_cpp, llama_threads
 
     llama_cpp = _require_llama_cpp()
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=_context_length(path), n_threads=2, verbose=False, seed=seed)
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=_context_length(path), n_threads=llama_threads(),
+                          verbose=False, seed=seed)
     try:
         for chunk in llm.create_completion(prompt, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
                                            stream=True, seed=seed):

@@ -62,8 +62,6 @@ def choose_pre_tokenizer(tj: dict) -> str:
 
 def read_vocab(model_dir: Path, vocab_size: int) -> Vocab:
     """Tokens (padded to the model's ``vocab_size``), types, merges and special ids from ``model_dir``."""
-    from transformers import PreTrainedTokenizerFast
-
     tj = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
     model = tj.get("model") or {}
     if model.get("type") != "BPE":
@@ -85,20 +83,44 @@ def read_vocab(model_dir: Path, vocab_size: int) -> Vocab:
             token_types.append(UNUSED)
     merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
 
-    hf = PreTrainedTokenizerFast.from_pretrained(str(model_dir))
+    # Special tokens and BOS/EOS behaviour from the tokenizer files themselves (no transformers import: the
+    # writer stays light); the parity check compares against transformers' own tokenization anyway.
+    tcfg_path = model_dir / "tokenizer_config.json"
+    tcfg = json.loads(tcfg_path.read_text(encoding="utf-8")) if tcfg_path.is_file() else {}
+    stm_path = model_dir / "special_tokens_map.json"  # older transformers keep the roles here
+    if stm_path.is_file():
+        tcfg = {**json.loads(stm_path.read_text(encoding="utf-8")), **tcfg}
+    ids_by_content = {t: i for i, t in by_id.items()}
     special = {}
     for role in ("bos", "eos", "pad", "unk"):
-        tid = getattr(hf, f"{role}_token_id", None)
-        if tid is not None:
-            special[role] = int(tid)
-    # Whether the HF tokenizer adds BOS/EOS itself is decided by its post-processor; probe it rather than guess.
-    plain = hf("a", add_special_tokens=False)["input_ids"]
-    full = hf("a", add_special_tokens=True)["input_ids"]
-    add_bos = "bos" in special and len(full) > len(plain) and full[0] == special["bos"]
-    add_eos = "eos" in special and len(full) > len(plain) and full[-1] == special["eos"]
-    template = getattr(hf, "chat_template", None)
+        tok = tcfg.get(f"{role}_token")
+        if isinstance(tok, dict):
+            tok = tok.get("content")
+        if isinstance(tok, str) and tok in ids_by_content:
+            special[role] = ids_by_content[tok]
+    add_bos, add_eos = _probe_added_specials(model_dir, special)
+    if tcfg.get("add_bos_token") is True and "bos" in special:
+        add_bos = True
+    if tcfg.get("add_eos_token") is True and "eos" in special:
+        add_eos = True
+    template = tcfg.get("chat_template")
+    jinja = model_dir / "chat_template.jinja"
+    if template is None and jinja.is_file():
+        template = jinja.read_text(encoding="utf-8")
     return Vocab(tokens=tokens, token_types=token_types, merges=merges, pre=pre, special_ids=special,
                  add_bos=add_bos, add_eos=add_eos, chat_template=template if isinstance(template, str) else None)
+
+
+def _probe_added_specials(model_dir: Path, special: dict[str, int]) -> tuple[bool, bool]:
+    """Whether the tokenizer's post-processor adds BOS / EOS (probe it rather than guess)."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    plain = tok.encode("a", add_special_tokens=False).ids
+    full = tok.encode("a", add_special_tokens=True).ids
+    grew = len(full) > len(plain)
+    return (grew and "bos" in special and full[0] == special["bos"],
+            grew and "eos" in special and full[-1] == special["eos"])
 
 
 def add_vocab(writer, vocab: Vocab) -> None:

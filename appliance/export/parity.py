@@ -13,6 +13,7 @@ The PyTorch reference (top-k logits per position and the prompt ids) is saved in
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,11 @@ def _require_llama_cpp():
     return llama_cpp
 
 
+def llama_threads() -> int:
+    """Half the CPUs (at least one): llama.cpp's spinning workers collapse when the host is oversubscribed."""
+    return max(1, min(8, (os.cpu_count() or 2) // 2))
+
+
 def load_llama(gguf_path: Path, n_ctx: int = 512, logits_all: bool = True):
     """A llama-cpp-python model on CPU, quiet, deterministic."""
     from appliance.export.generate import _context_length
@@ -62,8 +68,9 @@ def load_llama(gguf_path: Path, n_ctx: int = 512, logits_all: bool = True):
     llama_cpp = _require_llama_cpp()
     n_ctx = _context_length(gguf_path, cap=n_ctx)
     # f32 KV cache: llama.cpp's default f16 cache alone costs ~1e-3 on the logits, hiding real differences
-    return llama_cpp.Llama(model_path=str(gguf_path), n_ctx=n_ctx, logits_all=logits_all, n_threads=2,
-                           n_threads_batch=2, verbose=False, seed=0, n_gpu_layers=0,
+    threads = llama_threads()
+    return llama_cpp.Llama(model_path=str(gguf_path), n_ctx=n_ctx, logits_all=logits_all, n_threads=threads,
+                           n_threads_batch=threads, verbose=False, seed=0, n_gpu_layers=0,
                            type_k=llama_cpp.GGML_TYPE_F32, type_v=llama_cpp.GGML_TYPE_F32)
 
 

@@ -52,13 +52,14 @@ class ModelSource:
             self._scratch = None
 
 
-def _registry_dir(home: Home, version: str) -> Path:
-    try:  # the registry owns version → directory once it exists; fall back to the home layout
-        from appliance.registry import resolve  # type: ignore[attr-defined]
-
-        return Path(resolve(home, version))
+def _registry_dir(home: Home, version: str) -> tuple[str, Path]:
+    """(version name, directory) of a registry version, its signature verified first."""
+    try:  # the registry owns version → directory (and checks the version's own signature)
+        from appliance.registry import resolve, resolve_name  # type: ignore[attr-defined]
     except ImportError:
-        return home.model_dir(version)
+        return version, home.model_dir(version)
+    name = resolve_name(home, version)  # "champion" → its version name
+    return name, Path(resolve(home, name, verify=True))
 
 
 def resolve_source(model: str, home: Home | None = None) -> ModelSource:
@@ -69,8 +70,7 @@ def resolve_source(model: str, home: Home | None = None) -> ModelSource:
         if home is None:
             raise UsageError(f"{model!r} is not a directory and no appliance home is set",
                              hint="pass --model PATH/TO/HF_DIR, or --home HOME with a registry version")
-        version = model
-        p = _registry_dir(home, model)
+        version, p = _registry_dir(home, model)
         if not p.is_dir():
             raise UsageError(f"no model directory for version {model!r} ({p})", hint="appliance models list")
     p = p.absolute()

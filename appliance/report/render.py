@@ -2,7 +2,9 @@
 
 Every value goes through :func:`html.escape`; a Content-Security-Policy meta tag forbids loading anything
 from outside the file, so the report renders identically from a USB stick on a machine with no network.
-Plots come from :mod:`appliance.report.plots` (matplotlib Agg) and are made here, from the data only.
+The page frame (header, summary cards, navigation) lives here; each section's HTML comes from
+:mod:`appliance.report.sections`, built with :mod:`appliance.report.widgets`.  Plots come from
+:mod:`appliance.report.plots` (matplotlib Agg) and are made here, from the collected data only.
 """
 
 from __future__ import annotations
@@ -64,6 +66,25 @@ def _summary_cards(data: dict) -> str:
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 
+_RENDERERS = {
+    "integrity": lambda d, figs: sec.integrity(d),
+    "activity": sec.activity,
+    "data": sec.data,
+    "models": sec.models,
+    "artifacts": lambda d, figs: sec.artifacts(d),
+    "host": lambda d, figs: sec.host(d),
+}
+
+
+def _section(key: str, label: str, d: dict, figs: dict[str, str]) -> str:
+    """One ``<section>``; a collector that failed shows its error instead of its content."""
+    if d.get("status") == "error" and key != "models":  # models shows what it could read beside the error
+        inner = f'<div class="banner bad">This section could not be collected: {e(d.get("error"))}</div>'
+    else:
+        inner = _RENDERERS[key](d, figs)
+    return f'<section id="{key}"><h2>{e(label)}</h2>{inner}</section>'
+
+
 def render(data: dict, figs: dict[str, str]) -> str:
     """The whole report as one HTML string."""
     s = data["sections"]
@@ -77,12 +98,7 @@ def render(data: dict, figs: dict[str, str]) -> str:
         "<nav>" + "".join(f'<a href="#{k}">{e(v)}</a>' for k, v in SECTIONS) + "</nav>",
         "<main>",
         _summary_cards(data),
-        f'<section id="integrity"><h2>Integrity</h2>{sec.integrity(s["integrity"])}</section>',
-        f'<section id="activity"><h2>Activity</h2>{sec.activity(s["activity"], figs)}</section>',
-        f'<section id="data"><h2>Data</h2>{sec.data(s["data"], figs)}</section>',
-        f'<section id="models"><h2>Models</h2>{sec.models(s["models"], figs)}</section>',
-        f'<section id="artifacts"><h2>Artifacts</h2>{sec.artifacts(s["artifacts"])}</section>',
-        f'<section id="host"><h2>Host</h2>{sec.host(s["host"])}</section>',
+        *(_section(key, label, s[key], figs) for key, label in SECTIONS),
         "</main>",
         f'<footer>Report of {e(data["period_label"])}. Recorded in the audit log as <span class="mono">report.generate</span>; '
         f"this file's SHA-256 is in that entry.</footer>",

@@ -124,7 +124,8 @@ def _lr_plan(recipe: dict, settings: RetrainSection, original_lr: float) -> dict
             "schedule": settings.schedule, "min_lr_ratio": t.get("min_lr_ratio", 0.1)}
 
 
-def make_plan(home: Home, vault, settings: RetrainSection, *, exclude_shredded: bool = False) -> Plan:
+def make_plan(home: Home, vault, settings: RetrainSection, *, exclude_shredded: bool = False,
+              overrides: list[str] | None = None) -> Plan:
     """Plan the next retrain from the registry and the vault catalog (ids only; nothing is decrypted)."""
     from appliance import registry
     from appliance.train.data import is_heldout
@@ -186,6 +187,11 @@ def make_plan(home: Home, vault, settings: RetrainSection, *, exclude_shredded: 
         t = recipe["train"]
         t.update(lr=lr["peak_lr"], warmup_steps=lr["warmup_steps"], max_steps=lr["max_steps"], schedule=lr["schedule"])
 
+    if overrides:  # `--set key=value` on the candidate's recipe (part of the plan's identity)
+        from appliance.train.recipe import apply_overrides
+
+        recipe = apply_overrides(recipe, list(overrides), "retrain --set")
+        lr["peak_lr"] = (recipe.get("train") or {}).get("lr", lr["peak_lr"])
     ident = {"champion": champ, "base": base, "records": sorted(set(new) | set(replay) | set(old_heldout)),
              "recipe": {k: v for k, v in recipe.items() if k != "run"}}
     digest = sha256_bytes(canonical_json(ident))

@@ -79,6 +79,7 @@ CLINICAL_WORDS = frozenset(
     protamine vitamin k kayexalate sevelamer renvela calcitriol cinacalcet sensipar zinc saline
     lactated ringers dextrose albumin tdap pneumovax prevnar shingrix flu covid moderna pfizer
     ensure glucerna boost nepro jevity osmolite medicare medicaid tricare medigap cobra
+    bsn msn aprn crnp fnp dnp lpn lvn cna pharmd rph dpt otr slp rrt lcsw msw crna dds dmd facp facs phd mph
     osh hs qhs ltach irf acute snf alf hha pcu stepdown sdu cvicu cticu nsicu tsicu l&d mbu ob gyn peds psych
     patient pt pts nurse rn lpn np md do pa cna charge attending resident intern fellow hospitalist
     provider physician surgeon anesthesia cardiology neurology oncology nephrology pulmonology gi ent

@@ -95,11 +95,11 @@ FAX_CONTEXT = re.compile(r"\b(?:fax|facsimile|faxed|fx|f)\b\W{0,6}(?:\w+\W{1,3})
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?<![.-])")
 URL = re.compile(
-    r"\b(?:(?:https?|ftp)://|www\.)[^\s<>\"')\]]+"
+    r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>\"')\]]+"
     r"|\b(?:[A-Za-z0-9-]+\.)+(?:com|org|net|edu|gov|mil|io|info|biz|us|co|health|care|ca|uk|de|fr|nl|be|se|dk|ch|at|au|"
     r"es|it|pt|ie|uy|ee|cy|fi|no|pl|cz|jp|cn|in|br|mx|ru|eu|me|ly|app|ai)\b(?:/[^\s<>\"')\]]*)?",
 )
-IPV4 = re.compile(r"(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?:/\d{1,2})?(?![\w.]|\.\d)")
+IPV4 = re.compile(r"(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?:/\d{1,2})?(?!\w|\.\d)")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})(?:(?::[0-9A-Fa-f]{1,4}){0,6})(?![\w:])")
 MAC = re.compile(r"\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b")
 SSN = re.compile(r"(?<![\w-])(?:\d{3}-\d{2}-\d{4}|\d{3}\s\d{2}\s\d{4}|\d{3}\.\d{2}\.\d{4}|[Xx*]{3}-[Xx*]{2}-\d{4})(?![\w-])")
@@ -151,7 +151,7 @@ LABELS: dict[str, list[str]] = {
 }
 
 US_STATE_ABBR = (
-    "AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|"
+    "AS|GU|MP|VI|FM|MH|PW|AA|AE|AP|AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|"
     "PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|PR"
 )
 US_STATE_NAMES = (
@@ -166,7 +166,16 @@ STREET_SUFFIX = (
     r"Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Loop|Pike|Row|Alley|Aly|Crossing|Xing|Plaza|Plz|Estates|Cove|Bend|"
     r"Ridge|Heights|Hts|Manor|Point|Route|Rte|Turnpike|Expressway|Expy|Freeway|Fwy|Gardens|Grove|Hollow|Knoll|Landing|"
     r"Meadows?|Mews|Orchard|Pass|Path|Run|Station|Summit|Valley|View|Vista|Walk|Crescent|Close|Green|Park|Strasse|straße|"
-    r"Gasse|Weg|Platz|Allee|gatan|vägen|gade|vej|katu|tie|Rue|Calle|Via|Viale|Rua|Avenida|Carrera"
+    r"Gasse|Weg|Platz|Allee|gatan|vägen|gade|vej|katu|tie|Rue|Calle|Via|Viale|Rua|Avenida|Carrera|"
+    # the rest of the USPS standard suffixes (Publication 28, C1)
+    r"Alley|Anex|Arcade|Bayou|Bayoo|Beach|Bluffs?|Bottom|Branch|Brg|Bridge|Brook|Brooks|Burgs?|Bypass|Camp|Canyon|Cape|"
+    r"Causeway|Centers?|Circles|Cliffs?|Club|Common|Commons|Corners?|Course|Courts|Coves|Creek|Crest|Curve|Dale|Dam|"
+    r"Divide|Drives|Estate|Extension|Extensions|Falls?|Ferry|Fields?|Flats?|Fords?|Forest|Forges?|Fork|Forks|Fort|"
+    r"Freeway|Garden|Gateway|Glens?|Greens|Groves|Harbors?|Haven|Hills?|Inlet|Island|Islands|Isle|Junctions?|Keys?|"
+    r"Knolls|Lake|Lakes|Lights?|Loaf|Locks?|Lodge|Mall|Manors|Mill|Mills|Mission|Motorway|Mount|Mountains?|Neck|Orchard|"
+    r"Oval|Overpass|Parks|Parkways|Pines?|Plains?|Points|Ports?|Prairie|Radial|Ramp|Ranch|Rapids?|Rest|Ridges|River|"
+    r"Roads|Routes|Shoals?|Shores?|Skyway|Springs?|Spurs?|Squares|Stravenue|Stream|Streets|Throughway|Trace|Track|"
+    r"Trafficway|Trailer|Tunnel|Underpass|Unions?|Valleys|Viaduct|Views|Villages?|Ville|Vistas|Walks|Wall|Ways|Wells?"
 )
 STREET = re.compile(
     rf"\b\d{{1,6}}[A-Za-z]?(?:-\d+)?\s+(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?"
@@ -183,6 +192,13 @@ UNIT_ALONE = re.compile(r"\b(?:Apt|Apartment|Suite|Ste|Unit|Bldg|Room|Rm)\.?\s*#
 PO_BOX = re.compile(r"\b(?:P\.?\s*O\.?\s*Box|Post\s+Office\s+Box|PSC|CMR|Box)\s+\d+\b(?:,?\s*Box\s+\d+)?(?:\s*(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\b)?")
 CITY_STATE = re.compile(
     rf"\b(?P<city>[A-Z][a-z'’.-]+(?:[ -](?:[A-Z][a-z'’.-]+|de|la|du|of)){{0,3}}),?\s+(?P<state>(?:{US_STATE_ABBR})\b|(?:{US_STATE_NAMES})\b)(?:,?\s+(?P<zip>\d{{5}}(?:-\d{{4}})?))?"
+)
+# the same for a title-cased ALL-CAPS note, where the state code reads "Or", "Il"
+CITY_STATE_UPPER = re.compile(
+    rf"\b(?P<city>[A-Z][a-z'’.-]+(?:[ -](?:[A-Z][a-z'’.-]+|de|la|du|of)){{0,3}}),?\s+(?P<state>(?i:{US_STATE_ABBR})\b|(?:{US_STATE_NAMES})\b)(?:,?\s+(?P<zip>\d{{5}}(?:-\d{{4}})?))?"
+)
+PLATE = re.compile(
+    r"(?i)\b(?:licen[cs]e\s+plate|plate|tag)\s*(?:number|no\.?|#)?\s*[:#]?\s*(?P<v>(?-i:(?=[A-Z0-9 •·-]*\d)[A-Z0-9]{1,4}(?:[\s•·-]?[A-Z0-9]{1,4})?))\b"
 )
 ZIP = re.compile(r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])")
 ZIP_CONTEXT = re.compile(rf"(?:\b(?:zip|zipcode|zip\s*code|postal\s*code|postcode)\b\W*|\b(?:{US_STATE_ABBR})\.?,?\s+|\b(?:{US_STATE_NAMES}),?\s+)$", re.IGNORECASE)

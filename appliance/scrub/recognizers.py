@@ -123,8 +123,8 @@ class DateRecognizer(ClinicalRecognizer):
             before = v[max(0, m.start() - 40) : m.start()]
             if P.NOT_DATE_BEFORE.search(before):
                 continue
-            # small denominators are scores and fractions (8/10 pain, 4/5 strength, 1/2 tab) unless a date word precedes
-            if b <= 10 and not P.DATE_MD_CONTEXT.search(before):
+            # common fractions (1/2 tab, 3/4 of) are quantities unless a date word precedes them
+            if (a, b) == (1, 2) and not P.DATE_MD_CONTEXT.search(before):
                 continue
             out.append(Entity(m.start(), m.end(), "DATE", 0.8))
         for m in P.DAY_ONLY.finditer(v):
@@ -272,6 +272,10 @@ class LabeledIdRecognizer(ClinicalRecognizer):
                 if _UNIT_AFTER.match(v, e) or re.fullmatch(r"\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?", val):
                     continue
                 out.append(Entity(s, e, type_, 0.9 if type_ != "ID" else 0.75))
+        for m in P.PLATE.finditer(v):
+            s, e = _strip(v, *_span(m, "v"))
+            if e > s and _digits(v[s:e]):
+                out.append(Entity(s, e, "VEHICLE", 0.85))
         for m in P.SSN.finditer(v):
             out.append(Entity(m.start(), m.end(), "SSN", 0.95))
         for m in P.VIN.finditer(v):
@@ -340,6 +344,10 @@ class CodeRecognizer(ClinicalRecognizer):
 # ----------------------------------------------------------------------------------------------------------
 
 _CITY_STATE_CI = re.compile(P.CITY_STATE.pattern.replace("(?P<city>[A-Z][a-z'’.-]+(?:[ -](?:[A-Z][a-z'’.-]+|de|la|du|of)){0,3})", r"(?P<city>[A-Za-z][a-z'’.-]+(?:[ -][A-Za-z][a-z'’.-]+){0,2})"), re.IGNORECASE)
+_CITY_LEAD_WORDS = frozenset(
+    """lives living resides residing in from at to near and moved visiting the of seen admitted born home patient pt
+    address addr city located located based currently now was is transferred""".split()
+)
 _GEO_PREP = re.compile(r"\b(?:in|from|to|near|at|of|visiting|lives|living|resides|residing|moved|relocated|born|raised|grew\s+up|travel(?:ed|led)?|trip|vacation|home\s+in|located|based)\s+(?:in\s+|to\s+|at\s+)?$", re.IGNORECASE)
 
 
@@ -369,7 +377,7 @@ class AddressRecognizer(ClinicalRecognizer):
         for rx, score in ((P.FOREIGN_STREET, 0.75), (P.PO_BOX, 0.9), (P.UNIT_ALONE, 0.7), (P.COUNTY, 0.8)):
             for m in rx.finditer(v):
                 out.append(Entity(*_strip(v, *_span(m)), "LOCATION", score))
-        city_rx = _CITY_STATE_CI if note.mode == LOWER else P.CITY_STATE
+        city_rx = _CITY_STATE_CI if note.mode == LOWER else P.CITY_STATE_UPPER if note.mode == UPPER else P.CITY_STATE
         for m in city_rx.finditer(v):
             city = m.group("city")
             cw = city.lower().split()
@@ -386,7 +394,7 @@ class AddressRecognizer(ClinicalRecognizer):
             cs, ce = m.span("city")
             # a capitalised sentence word before the city ("Lives in Springfield, IL") is trimmed by the gazetteer
             toks = city.split()
-            while len(toks) > 1 and " ".join(toks).lower() not in L.cities and toks[0].lower() in L.english_common:
+            while len(toks) > 1 and " ".join(toks).lower() not in L.cities and toks[0].lower() in _CITY_LEAD_WORDS:
                 cs += len(toks[0]) + 1
                 toks = toks[1:]
             # the state itself is not PHI, but a gold "City, ST" span reads as one address unit
@@ -462,12 +470,15 @@ class FacilityRecognizer(ClinicalRecognizer):
     NAME = "clinical_facility"
     ENTITIES = ("FACILITY",)
 
+    def _lower_case(self, note: Note) -> list[Entity]:
+        return _lower_facilities(note)
+
     def find(self, note: Note) -> list[Entity]:
         v = note.view
         L = lexicon()
         out = []
         if note.mode == LOWER:
-            return out  # no capitals to anchor on; spaCy and the deny list carry facilities in lower-case notes
+            return self._lower_case(note)
         for m in P.FACILITY.finditer(v):
             s, e = _strip(v, *_span(m))
             words = [w.strip(".,'’").lower() for w in v[s:e].split()]
@@ -510,6 +521,29 @@ class FacilityRecognizer(ClinicalRecognizer):
         return out
 
 
+_FACILITY_LOWER = re.compile(
+    r"\b((?:(?:st\.?|saint|mt\.?|mount)\s+)?(?:[a-z][\w'’&.-]*\s+){1,3}(?:hospital|medical center|health center|clinic|infirmary|"
+    r"hospice|nursing home|rehabilitation center|rehab center|care center|surgery center|urgent care|cancer center|"
+    r"pharmacy|medical group|health system|memorial hospital|regional medical center|elementary school|high school|school))\b"
+)
+
+
+def _lower_facilities(note: Note) -> list[Entity]:
+    L = lexicon()
+    out = []
+    v = note.view
+    for m in _FACILITY_LOWER.finditer(v):
+        s, e = m.span(1)
+        words = v[s:e].split()
+        # drop leading words that are not part of a name ("seen at", "from the", "new-onset")
+        while words and (words[0].lower().strip(".,") in L.english_common or words[0].lower() in L.clinical) and words[0].lower() not in ("st.", "st", "saint", "mt.", "mount"):
+            s += len(words[0]) + 1
+            words = words[1:]
+        if len(words) >= 2:
+            out.append(Entity(s, e, "FACILITY", 0.6))
+    return out
+
+
 def _looks_like_month(w: str) -> bool:
     return bool(re.fullmatch(rf"(?:{P.MONTHS_FULL.lower()}|{P.MONTHS_ABBR.lower()})\.?", w))
 
@@ -521,6 +555,7 @@ def _looks_like_month(w: str) -> bool:
 _TITLE_RX = re.compile(rf"\b{P.TITLE}\.?\s+(?P<n>{P.NAME_TOKEN}(?:\s+{P.NAME_TOKEN}){{0,3}})")
 _TITLE_RX_CI = re.compile(rf"\b{P.TITLE}\.?\s+(?P<n>{P.NAME_TOKEN_CI}(?:\s+{P.NAME_TOKEN_CI}){{0,2}})", re.IGNORECASE)
 _CRED_RX = re.compile(rf"(?P<n>{P.NAME_TOKEN}(?:\s+{P.NAME_TOKEN}){{0,3}}),?\s+(?:{P.CREDENTIAL})\b")
+_CRED_RX_CI = re.compile(rf"(?P<n>{P.NAME_TOKEN_CI}(?:\s+{P.NAME_TOKEN_CI}){{0,2}}),\s+(?:{P.CREDENTIAL})\b", re.IGNORECASE)
 _TRIGGER_RX = re.compile(rf"\b(?:{P.NAME_TRIGGERS})\b[\s:,.-]*(?:(?:is|was|named|name|called|of|by|to)\s+)?(?P<n>[A-Za-z][A-Za-z'’.-]*(?:\s+[A-Za-z][A-Za-z'’.-]*){{0,3}})", re.IGNORECASE)
 _PAIR_RX = re.compile(r"\b(?P<f>[A-Z][a-z'’]+(?:-[A-Z][a-z]+)?)\s+(?:(?P<mi>[A-Z])\.?\s+)?(?P<l>[A-Z][a-zA-Z'’]+(?:-[A-Z][a-z]+)?|[A-Z]\.(?!\w))")
 _LAST_FIRST_RX = re.compile(r"\b(?P<l>[A-Z][a-zA-Z'’-]+),\s+(?P<f>[A-Z][a-z]+)(?:\s+(?P<mi>[A-Z])\.?)?\b")
@@ -579,7 +614,7 @@ class NameRecognizer(ClinicalRecognizer):
         out: list[Entity] = []
         lower = note.mode == LOWER
 
-        def add_tokens(s: int, text: str, score: float, strict_first: bool = False):
+        def add_tokens(s: int, text: str, score: float, strict_first: bool = False, after_title: bool = False):
             """Add the longest run of name-like words from the start of ``text``."""
             end = s
             n = 0
@@ -587,9 +622,10 @@ class NameRecognizer(ClinicalRecognizer):
                 if m.start() > 0 and text[end - s : m.start()].strip(" ") not in ("",):
                     break  # something other than spaces between the words
                 w = m.group(0)
-                if not _is_name_word(w, strict=strict_first or lower, continuation=n > 0 and not lower):
+                cont = (n > 0 or after_title) and not lower
+                if not _is_name_word(w, strict=(strict_first or lower) and not (after_title and n == 0), continuation=cont):
                     break
-                if lower and n == 0 and w.lower() in AMBIGUOUS_NAME_WORDS:
+                if lower and n == 0 and not after_title and w.lower() in AMBIGUOUS_NAME_WORDS:
                     break
                 if not lower and not w[0].isupper():
                     break
@@ -604,17 +640,27 @@ class NameRecognizer(ClinicalRecognizer):
 
         for m in (_TITLE_RX_CI if note.mode != "normal" else _TITLE_RX).finditer(v):
             # "Ms" the condition in a caps note: "MS AND HTN" has no name after it
-            add_tokens(m.start("n"), m.group("n"), 0.9)
-        for m in _CRED_RX.finditer(v):
+            add_tokens(m.start("n"), m.group("n"), 0.9, after_title=True)
+        for m in (_CRED_RX_CI if note.mode != "normal" else _CRED_RX).finditer(v):
             txt = m.group("n")
             # keep only the trailing name words ("Seen by John Smith, RN" -> "John Smith")
             words = txt.split()
             keep = []
-            for w in reversed(words):
-                if _is_name_word(w, strict=False) and w[0].isupper():
-                    keep.insert(0, w)
-                else:
-                    break
+            if note.mode == "normal":
+                for w in reversed(words):
+                    if _is_name_word(w, strict=False, continuation=True) and w[0].isupper():
+                        keep.insert(0, w)
+                    else:
+                        break
+            else:
+                # no case cues: a known first name, then known surnames / name-like words
+                for i, w in enumerate(words):
+                    lw = w.lower().strip(".")
+                    if lw in L.first_names and lw not in L.clinical and lw not in _STOP_AFTER_NAME:
+                        rest = words[i + 1 :]
+                        if all(x.lower().strip(".") in L.surnames or len(x.strip(".")) == 1 for x in rest):
+                            keep = words[i:]
+                            break
             if keep:
                 s = m.start("n") + txt.rfind(" ".join(keep))
                 add_tokens(s, " ".join(keep), 0.85)
@@ -655,6 +701,9 @@ class NameRecognizer(ClinicalRecognizer):
             s, e = _strip(v, m.start("f"), m.end("l") if not lower else m.end("all"))
             if not _eponym_use(v, m.start("l"), m.end("l")):
                 out.append(Entity(s, e, "NAME", 0.8))
+        if lower:
+            for m in re.finditer(r"\b(?:patient|pt|name|re)\s*:\s*(?P<l>[a-z][a-z'’-]+),\s*(?P<f>[a-z]+)\b", v):
+                out.append(Entity(m.start("l"), m.end("f"), "NAME", 0.8))
         if not lower:
             for m in _LAST_FIRST_RX.finditer(v):
                 fl, ll = m.group("f").lower(), m.group("l").lower()
@@ -741,7 +790,7 @@ class SpacyNerRecognizer(ClinicalRecognizer):
             if type_ == "NAME":
                 if _eponym_use(v, s, e) or any(_eponym_use(v, s + i, s + i + len(w)) for i, w in ((txt.find(x), x) for x in txt.split())):
                     continue
-                if any(c.isdigit() for c in txt):
+                if any(c.isdigit() for c in txt) or len(txt.strip(". ")) <= 2:
                     continue
                 s, e = _trim_person(v, s, e)
                 if e > s:

@@ -215,8 +215,8 @@ def ingest(
     """Ingest ``paths`` (files or directories) into ``source``.
 
     Per-file problems never raise: they are listed in ``report.errors`` (``report.failed`` is then true).
-    ``progress(event, info)`` receives ``start`` (``total_bytes``), ``file`` (``path``, ``bytes``) and
-    ``batch`` events.  ``scrubber`` is a factory returning a context manager that yields an object with
+    ``progress(event, info)`` receives ``start`` (``total_bytes``), ``advance`` (``bytes`` of input
+    consumed), ``file`` (``path``, ``error`` or None) and ``batch`` (``kept`` so far) events.  ``scrubber`` is a factory returning a context manager that yields an object with
     ``scrub_batch(texts)``; the default is :class:`appliance.scrub.Scrubber` keyed by this home.
     """
     if not _SOURCE_RE.match(source or ""):
@@ -247,11 +247,15 @@ def ingest(
         pending: list[str] = []
         try:
             for (path, problem), size in zip(files, sizes):
+                done = 0.0
                 if problem is None:
                     try:
-                        validate_file(path, s)
+                        step = size / validate_file(path, s)  # known record count: smooth progress in big files
                         for raw in read_records(path, s):
                             report.records_in += 1
+                            if progress:
+                                progress("advance", {"bytes": step})
+                                done += step
                             text = normalize(raw)
                             reason = quality.check(text, s)
                             if reason:
@@ -267,7 +271,8 @@ def ingest(
                 if problem is not None:
                     report.errors.append({"path": str(path), "error": problem})
                 if progress:
-                    progress("file", {"path": str(path), "bytes": size, "error": problem})
+                    progress("advance", {"bytes": max(0.0, size - done)})
+                    progress("file", {"path": str(path), "error": problem})
             batcher.commit(pending, seen)
             pending = []
         finally:

@@ -100,3 +100,12 @@ def test_empty_plaintext_is_one_authenticated_chunk():
     assert A.decrypt(KEY, sealed, AAD) == b""
     with pytest.raises(A.StreamError):
         A.decrypt(KEY, sealed[: A.HEADER_BYTES], AAD)
+
+
+def test_hkdf_matches_rfc5869_implementation():
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    ikm, salt, info = os.urandom(32), os.urandom(32), b"appliance/aead-stream/v1\x00header+aad"
+    ref = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(ikm)
+    assert A.hkdf_sha256_32(ikm, salt, info) == ref

@@ -17,7 +17,10 @@ import pytest
 
 from .conftest import REPO, run_installer, tree_state, unshare_works
 
-pytestmark = pytest.mark.skipif(not unshare_works(), reason="`unshare -n` is not permitted here (needs root)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not unshare_works(), reason="`unshare -n` is not permitted here (needs root)"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -161,4 +164,29 @@ def test_failed_install_leaves_previous_untouched(installed, build_test_bundle, 
     before = tree_state(prefix)
     p = run_installer(vendor["installer"], bundle, prefix)
     assert p.returncode == 4 and "targets 3.99" in p.stderr
+    assert tree_state(prefix) == before
+
+
+def test_failure_after_venv_creation_rolls_back(installed, build_test_bundle, vendor, tmp_path):
+    """A correctly signed bundle whose pinned hash does not match its wheel: pip refuses mid-install, the
+    half-built version directory is removed and `current` still points at the previous version."""
+    from appliance.bundle.manifest import load_private_key, sign_manifest, write_manifest
+
+    prefix = installed["prefix"]
+    bundle = tmp_path / "b"
+    shutil.copytree(build_test_bundle("0.4.0"), bundle)
+    lock = bundle / "requirements.lock"
+    lines = lock.read_text().splitlines()
+    lines = [ln.split("--hash=sha256:")[0] + "--hash=sha256:" + "0" * 64 if ln.startswith("typer==") else ln
+             for ln in lines]
+    lock.write_text("\n".join(lines) + "\n")
+    meta = json.loads((bundle / "MANIFEST.json").read_text())
+    for k in ("format", "files", "total_bytes"):
+        meta.pop(k)
+    write_manifest(bundle, meta)
+    sign_manifest(bundle, load_private_key(vendor["key"]))
+    before = tree_state(prefix)
+    p = run_installer(vendor["installer"], bundle, prefix)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "pip install of the bundle's wheels failed" in p.stderr and "removed the incomplete" in p.stdout
     assert tree_state(prefix) == before

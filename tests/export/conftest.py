@@ -36,7 +36,7 @@ def synthetic_lines(n: int = 400, seed: int = 0) -> list[str]:
     return out
 
 
-def build_tokenizer(out_dir: Path, vocab_size: int = 384):
+def build_tokenizer(out_dir: Path, vocab_size: int = 384, add_bos: bool = False):
     """Train a byte-level BPE (GPT-2 style pre-tokenizer) and save it as a PreTrainedTokenizerFast."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
@@ -45,6 +45,9 @@ def build_tokenizer(out_dir: Path, vocab_size: int = 384):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    if add_bos:  # a tokenizer that prepends BOS itself (llama.cpp must then be told add_bos_token=true)
+        tok.post_processor = processors.TemplateProcessing(single="<|bos|> $A", pair="<|bos|> $A <|bos|> $B",
+                                                           special_tokens=[("<|bos|>", 0)])
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
@@ -76,7 +79,7 @@ def _train_briefly(model, tok, steps: int) -> None:
 
 
 def build_tiny_model(arch: str, out_dir: Path, *, seed: int = 0, vocab_size: int = 384,
-                     tie_embeddings: bool | None = None, train_steps: int = 30) -> Path:
+                     tie_embeddings: bool | None = None, train_steps: int = 30, add_bos: bool = False) -> Path:
     """Write a random-init tiny ``arch`` model + tokenizer into ``out_dir``; returns the directory."""
     import torch
     from transformers import (
@@ -85,7 +88,7 @@ def build_tiny_model(arch: str, out_dir: Path, *, seed: int = 0, vocab_size: int
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tok = build_tokenizer(out_dir, vocab_size)
+    tok = build_tokenizer(out_dir, vocab_size, add_bos=add_bos)
     ids = dict(bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     common = dict(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                   num_attention_heads=4, max_position_embeddings=256, rms_norm_eps=1e-6, **ids)
@@ -130,10 +133,10 @@ def tiny_models(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny-models")
 
     def get(arch: str, variant: str = "") -> Path:
+        """``variant``: "" (default) or "bos" (a tokenizer whose post-processor prepends BOS)."""
         key = arch + variant
         if key not in cache:
-            seed = 0 if not variant else 1 + len(cache)
-            cache[key] = build_tiny_model(arch, root / key, seed=seed)
+            cache[key] = build_tiny_model(arch, root / key, seed=0, add_bos=variant == "bos")
         return cache[key]
 
     return get
@@ -156,3 +159,11 @@ def make_site(root: Path):
 def site(tmp_path_factory):
     """``(home, keys)`` shared by the export tests."""
     return make_site(tmp_path_factory.mktemp("site") / "home")
+
+
+@pytest.fixture
+def site_passphrase_file(tmp_path) -> Path:
+    p = tmp_path / "site-passphrase"
+    p.write_bytes(SITE_PASSPHRASE + b"\n")
+    p.chmod(0o600)
+    return p

@@ -74,3 +74,51 @@ def test_export_is_audited_and_lands_in_home(tiny_models, site):
     assert m["path"].startswith(str(home.artifacts_dir))
     entries = [e for e in read_entries(home) if e["action"] == "export.gguf"]
     assert any(e["object"].get("artifact") == m["artifact_id"] for e in entries)
+
+
+def test_tokenizer_that_adds_bos(tiny_models, site, tmp_path):
+    """BOS added by the tokenizer's post-processor must be added by llama.cpp too (add_bos_token=true)."""
+    from appliance.export import export_gguf
+
+    home, keys = site
+    m = export_gguf(str(tiny_models("qwen2", "bos")), "f32", home=home, signer=keys.signer, out_dir=tmp_path / "b")
+    assert m["gguf"]["add_bos"] is True
+    parity = json.loads((tmp_path / "b" / "parity.json").read_text())
+    assert parity["tokenization_identical"] and parity["passed"], parity
+
+
+def test_lora_adapter_is_merged_first(tiny_models, site, tmp_path):
+    """A LoRA version (adapter_config.json) is merged with peft before export; parity is against the merge."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from appliance.export import export_gguf
+
+    base = tiny_models("llama")
+    torch.manual_seed(3)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(str(base)),
+                           LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    adapter = tmp_path / "adapter"
+    model.save_pretrained(adapter)
+    cfg = json.loads((adapter / "adapter_config.json").read_text())
+    assert cfg["base_model_name_or_path"] == str(base)
+    home, keys = site
+    m = export_gguf(str(adapter), "f32", home=home, signer=keys.signer, out_dir=tmp_path / "lora")
+    assert m["source"]["merged_from_lora"] is True
+    assert m["parity"]["passed"] and m["parity"]["max_abs_diff"] <= 1e-3
+    plain = export_gguf(str(base), "f32", home=home, signer=keys.signer, out_dir=tmp_path / "plain")
+    assert plain["files"]["model.gguf"]["sha256"] != m["files"]["model.gguf"]["sha256"]
+
+
+def test_cli_export_gguf_json(tiny_models, site, site_passphrase_file, tmp_path, cli):
+    home, _ = site
+    out = tmp_path / "cli-art"
+    p = cli("export", "gguf", "--model", str(tiny_models("llama")), "--type", "q8_0", "-o", str(out),
+            "--passphrase-file", str(site_passphrase_file), "--json", home=home)
+    assert p.returncode == 0, p.stderr[-2000:]
+    m = json.loads(p.stdout)
+    assert m["parity"]["passed"] and m["kind"] == "gguf" and m["format"] == "q8_0"
+    assert {"model.gguf", "manifest.json", "model.sig", "parity.json"} <= {f.name for f in out.iterdir()}
+    v = cli("verify", str(out), "--json", home=home)
+    assert v.returncode == 0, v.stderr

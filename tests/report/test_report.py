@@ -252,3 +252,13 @@ def test_pdf_without_chromium_is_a_clear_error(home, cli, tmp_path):
     )
     assert p.returncode == 1
     assert "Chromium" in p.stderr and "apt-get install -y chromium" in p.stderr
+
+
+def test_a_broken_subsystem_does_not_stop_the_report(home, tmp_path):
+    """A corrupt registry database: the models section says why; every other section is still there."""
+    home.registry_path.parent.mkdir(parents=True, exist_ok=True)
+    home.registry_path.write_bytes(b"this is not a sqlite database" * 100)
+    res = build_report(home, tmp_path / "report.html")
+    assert res["sections"]["models"] == "error" and res["sections"]["integrity"] == "ok"
+    page = (tmp_path / "report.html").read_text()
+    assert "Registry could not be read" in page and '<section id="host">' in page

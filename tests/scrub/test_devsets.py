@@ -1,0 +1,69 @@
+"""Dev-set and synthetic-corpus evaluations with recall floors just under measured figures."""
+
+from __future__ import annotations
+
+import json
+
+from tests.scrub.conftest import dev_file
+
+
+def _eval(engine, records):
+    from appliance.scrub.evaluate import score
+
+    ents = engine.detect([r["text"] for r in records])
+    return score(records, [[(e.start, e.end, e.type) for e in es] for es in ents])
+
+
+def test_asq_phi_subset(engine, tmp_path):
+    from appliance.scrub.devsets import convert_devset
+
+    out = tmp_path / "asq.jsonl"
+    info = convert_devset("asq", dev_file("asq_phi_synthetic_clinical_queries.txt"), out)
+    assert info["records"] == 1051 and info["safe_harbor_spans"] > 2900
+    recs = [json.loads(l) for l in out.read_text().splitlines()][::4]  # a fixed quarter keeps the suite fast
+    r = _eval(engine, recs)
+    assert r["overall"]["recall"] >= ASQ_RECALL_FLOOR, r["overall"]
+    assert r["overall"]["values_covered"] >= ASQ_VALUES_FLOOR, r["misses"][:10]
+    assert r["overall"]["precision"] >= 0.85
+
+
+def test_presidio_synth_subset(engine, tmp_path):
+    from appliance.scrub.devsets import convert_devset
+
+    out = tmp_path / "synth.jsonl"
+    info = convert_devset("presidio-synth", dev_file("presidio_synth_dataset_v2.json"), out)
+    assert info["records"] == 1500
+    recs = [json.loads(l) for l in out.read_text().splitlines()][::5]
+    r = _eval(engine, recs)
+    assert r["overall"]["recall"] >= SYNTH_RECALL_FLOOR, r["overall"]
+
+
+def test_synthetic_clinical_notes(engine):
+    from appliance.scrub.synthetic import generate_notes
+
+    recs = generate_notes(60, seed=1234)
+    r = _eval(engine, recs)
+    assert r["overall"]["recall"] >= NOTES_RECALL_FLOOR, (r["overall"], r["misses"][:10])
+    assert r["overall"]["precision"] >= 0.75
+    month2 = _eval(engine, generate_notes(30, seed=99, topic="month2"))
+    assert month2["overall"]["recall"] >= NOTES_RECALL_FLOOR - 0.01, month2["overall"]
+
+
+def test_scorer_counts_tokens():
+    from appliance.scrub.evaluate import score
+
+    gold = [{"id": "a", "text": "Pt John Smith seen 3/4 by Acme Corp", "spans": [
+        {"start": 3, "end": 13, "type": "NAME"}, {"start": 19, "end": 22, "type": "DATE"},
+        {"start": 26, "end": 35, "type": "~ORGANIZATION"}]}]
+    r = score(gold, [[(3, 7, "NAME"), (26, 30, "FACILITY"), (0, 2, "NAME")]])
+    assert r["per_type"]["NAME"]["recall"] == 0.5  # John found, Smith missed
+    assert r["per_type"]["DATE"]["recall"] == 0.0
+    assert r["overall"]["precision"] == 0.5  # "John" right, "Pt" wrong; "Acme" neutral
+    assert {m["missed_tokens"] for m in r["misses"]} == {"Smith", "3 4"}
+
+
+# Floors sit just under the figures measured on these subsets (see the issue note); a regression fails.
+ASQ_RECALL_FLOOR = 0.98
+ASQ_VALUES_FLOOR = 0.98
+SYNTH_RECALL_FLOOR = 0.90
+NOTES_RECALL_FLOOR = 0.97
