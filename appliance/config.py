@@ -83,6 +83,8 @@ class ScrubSection(Strict):
     date_shift_max_days: int = Field(default=365, ge=1, le=3650)
     workers: int = Field(default=2, ge=1, le=256)
     batch_size: int = Field(default=32, ge=1, le=4096)
+    # run spaCy NER only on sentences with a capitalised word no rule explained (false: every whole note)
+    gate_ner: bool = True
 
 
 class VaultSection(Strict):

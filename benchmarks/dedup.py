@@ -2,8 +2,9 @@
 
 Same corpus, same parameters (num_perm, word 5-gram shingles, threshold 0.8, the same (bands, rows)), and the
 same final decision (LSH candidate with estimated Jaccard ≥ threshold).  Reports recall on planted
-near-copies (1–3 word edits plus case/whitespace noise), false positives on fresh documents, wall time of
-signing + indexing + querying, and the speed ratio (datasketch time / ours).
+near-copies (1–3 word edits plus case/whitespace noise), false positives on fresh documents, CPU time of
+signing + indexing + querying (process time, so other load on a shared host does not skew it), and the speed
+ratio (datasketch time / ours).
 
     .venv/bin/python benchmarks/dedup.py [--docs 2000] [--copies 500] [--json]
 """
@@ -48,14 +49,14 @@ def corpus(n_docs: int, n_copies: int, n_fresh: int, seed: int = 0):
 
 
 def run_ours(docs, copies, fresh, num_perm, shingle, threshold, params):
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     mh = MinHasher(num_perm=num_perm, shingle=shingle, key=b"bench-key")
     idx = LSHIndex(threshold, num_perm, params=params)
     for i, d in enumerate(docs):
         idx.insert(str(i), mh.signature(d))
     hits = sum(str(i) in idx.query(mh.signature(t)) for i, t in copies)
     fps = sum(bool(idx.query(mh.signature(t))) for t in fresh)
-    return hits, fps, time.perf_counter() - t0
+    return hits, fps, time.process_time() - t0
 
 
 def run_datasketch(docs, copies, fresh, num_perm, shingle, threshold, params):
@@ -69,7 +70,7 @@ def run_datasketch(docs, copies, fresh, num_perm, shingle, threshold, params):
         m.update_batch(list(sh))
         return m
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=params)
     sigs = {}
     for i, d in enumerate(docs):
@@ -82,7 +83,7 @@ def run_datasketch(docs, copies, fresh, num_perm, shingle, threshold, params):
 
     hits = sum(str(i) in query(sig(t)) for i, t in copies)
     fps = sum(bool(query(sig(t))) for t in fresh)
-    return hits, fps, time.perf_counter() - t0
+    return hits, fps, time.process_time() - t0
 
 
 def main() -> None:

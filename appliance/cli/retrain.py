@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -51,9 +52,18 @@ def retrain_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Fold new vault records into the champion; promote the candidate only if the evaluation gate passes."""
+    import os
+
+    from appliance.cli._common import ENV_PASSPHRASE_FILE, get_home
+    from appliance.config import load_site_config
     from appliance.retrain import RetrainRejected, retrain
 
-    keys = unlock(passphrase_file)
+    home = get_home().require_initialized()
+    if passphrase_file is None and not os.environ.get(ENV_PASSPHRASE_FILE):
+        # under systemd: the unlock method the site configured (site.passphrase_file)
+        configured = load_site_config(home.config_path).site.passphrase_file
+        passphrase_file = Path(configured) if configured else None
+    keys = unlock(passphrase_file, home)
     try:
         res = retrain(keys.home, keys, dry_run=dry_run, exclude_shredded=exclude_shredded, resume=resume,
                       overrides=set_ or [], progress=not json_out, phi=not no_phi)

@@ -1,12 +1,12 @@
 """MinHash signatures and LSH banding in numpy (our own; datasketch is only the benchmark peer).
 
-- Shingles are word k-grams of the lower-cased text.  Each word is hashed once with keyed BLAKE2b (8 bytes);
+- Shingles are word k-grams of the lower-cased text (ASCII punctuation splits words).  Each word is hashed once with keyed BLAKE2b (8 bytes);
   a k-gram's hash is a polynomial combination of its word hashes computed vectorised in numpy (uint64
   wrap-around), folded to 32 bits.  Keying matters: the vault stores signatures and band keys in its catalog,
   and unkeyed hashes of a short text (fewer than k words → one shingle) could be confirmed by a dictionary
   attack.  With a key derived from the master key the stored hashes reveal nothing without unlocking.
-- Permutations are the classic ``(a·h + b) mod (2^61 − 1)`` (uint64 wrap-around, mod by folding) truncated to
-  32 bits (as datasketch does), with ``a, b`` drawn from a fixed seed so signatures are stable across runs.
+- Permutations are multiply-shift universal hashes ``(a·h + b mod 2^64) >> 32`` (``a`` odd), 32-bit like
+  datasketch's, with ``a, b`` drawn from a fixed seed so signatures are stable across runs.
 - Band parameters are chosen like datasketch's ``_optimal_param`` (minimise weighted false-positive and
   false-negative area around the threshold), weighted towards recall because every candidate is verified
   against its estimated Jaccard similarity afterwards.
@@ -15,16 +15,15 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from functools import lru_cache
 
 import numpy as np
 
-MERSENNE = np.uint64((1 << 61) - 1)
 MAX_HASH = np.uint64((1 << 32) - 1)
-_SHIFT = np.uint64(61)
+_SHIFT = np.uint64(32)
 _POLY = np.uint64(0x100000001B3)  # FNV-64 prime as the k-gram polynomial base
-_WORD = re.compile(r"\w+", re.UNICODE)
+# ASCII punctuation splits words (like \w+ would, but str.translate + split run in C)
+_PUNCT_TO_SPACE = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"})
 _BLOCK = 2048  # shingles per numpy block: bounds memory at _BLOCK × num_perm × 8 bytes
 
 
@@ -51,9 +50,9 @@ class MinHasher:
         self.num_perm = num_perm
         self.shingle = shingle
         self.key = key[:64]
-        gen = np.random.RandomState(seed)
-        self._a = gen.randint(1, int(MERSENNE), size=num_perm, dtype=np.uint64)
-        self._b = gen.randint(0, int(MERSENNE), size=num_perm, dtype=np.uint64)
+        gen = np.random.default_rng(seed)
+        self._a = gen.integers(0, 1 << 64, size=num_perm, dtype=np.uint64, endpoint=False) | np.uint64(1)
+        self._b = gen.integers(0, 1 << 64, size=num_perm, dtype=np.uint64, endpoint=False)
         self._cache: dict[str, int] = {}
 
     def _word_hash(self, w: str) -> int:
@@ -67,14 +66,12 @@ class MinHasher:
 
     def shingle_hashes(self, text: str) -> np.ndarray:
         """Unique 32-bit hashes of the word k-grams of ``text`` (one shingle for texts shorter than k words)."""
-        words = _WORD.findall(text.lower())
+        words = text.lower().translate(_PUNCT_TO_SPACE).split()
         if not words:
             words = [text.strip().lower()]
-        cache = self._cache
-        try:  # fast path: every word seen before
-            hs = [cache[w] for w in words]
-        except KeyError:
-            hs = [self._word_hash(w) for w in words]
+        hs = list(map(self._cache.get, words))  # C-level lookups; hash only the words not seen before
+        if None in hs:
+            hs = [h if h is not None else self._word_hash(w) for h, w in zip(hs, words)]
         wh = np.array(hs, dtype=np.uint64)
         k = min(self.shingle, len(words))
         m = len(words) - k + 1
@@ -91,15 +88,12 @@ class MinHasher:
         sig = np.full(self.num_perm, MAX_HASH, dtype=np.uint64)
         with np.errstate(over="ignore"):
             for i in range(0, len(hv), _BLOCK):
+                # multiply-shift universal hashing: (a·h + b mod 2^64) >> 32, a odd — three numpy passes
+                # instead of the six a mod-(2^61 − 1) family needs
                 x = hv[i : i + _BLOCK, None] * self._a[None, :]
                 x += self._b
-                # mod 2^61-1 by folding (x & M) + (x >> 61): ~4x cheaper than numpy's integer division, and
-                # the one missing conditional subtraction does not matter for a hash
-                y = x & MERSENNE
                 x >>= _SHIFT
-                y += x
-                y &= MAX_HASH
-                np.minimum(sig, y.min(axis=0), out=sig)
+                np.minimum(sig, x.min(axis=0), out=sig)
         return sig.astype(np.uint32)
 
 

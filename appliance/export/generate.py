@@ -47,10 +47,6 @@ def _stream(path: Path, prompt: str, max_tokens: int, temperature: float, top_p:
 
 def _context_length(path: Path, cap: int = 4096) -> int:
     """The model's trained context, capped so a long-context model does not allocate a huge KV cache."""
-    import gguf
+    from appliance.export.gguf_header import context_length
 
-    r = gguf.GGUFReader(str(path))
-    f = r.fields.get("general.architecture")
-    arch = bytes(f.parts[f.data[0]]).decode()
-    ctx = r.fields.get(f"{arch}.context_length")
-    return min(int(ctx.parts[ctx.data[0]][0]), cap) if ctx is not None else 2048
+    return context_length(path, cap)

@@ -39,14 +39,10 @@ def quantize_with_llama_cpp(src: Path, dst: Path, qtype: str) -> None:
 
 
 def gguf_inventory(path: Path) -> dict:
-    """Architecture, key names and the tensor inventory (name → [shape, type]) read back with GGUFReader."""
-    import gguf
+    """Architecture, key names and the tensor inventory (name → [shape, type]) read back from the file."""
+    from appliance.export.gguf_header import inventory
 
-    r = gguf.GGUFReader(str(path))
-    arch_field = r.fields.get("general.architecture")
-    arch = bytes(arch_field.parts[arch_field.data[0]]).decode() if arch_field else None
-    tensors = {t.name: [[int(x) for x in t.shape], t.tensor_type.name] for t in r.tensors}
-    return {"arch": arch, "keys": sorted(r.fields), "tensors": tensors}
+    return inventory(path)
 
 
 def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_dir: Path | None = None,
@@ -56,14 +52,16 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         PARITY_FILE, REFERENCE_FILE, ArtifactBuilder, registry_facts, source_facts, write_json,
     )
     from appliance.export.gguf_writer import write_gguf
-    from appliance.export.parity import gguf_parity, raise_if_failed
+    from appliance.export.parity import BackgroundReference, gguf_parity, llama_side, raise_if_failed
     from appliance.export.source import resolve_source
 
     if qtype not in GGUF_TYPES:
         raise UsageError(f"unknown GGUF type {qtype!r}", hint=f"--type one of {', '.join(GGUF_TYPES)}")
     src = resolve_source(model, home)
+    background = None
     try:
         b = ArtifactBuilder("gguf", qtype, src.version or src.path.name, out_dir=out_dir, home=home)
+        background = BackgroundReference(src.path) if parity else None
         target = b.path(MODEL_FILE)
         name = src.version or src.path.name
         if qtype == "q4_k_m":
@@ -75,18 +73,24 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         else:
             summary = write_gguf(src.path, target, qtype, src.config, name=name)
         facts = {**summary, **gguf_inventory(target)}
+        source = source_facts(src)  # hashes the source weights while the reference process works
         result = None
         if parity:
-            result = gguf_parity(src.path, target, qtype, reference_out=b.path(REFERENCE_FILE))
+            ours = llama_side(target)  # llama.cpp's half of the check also overlaps with PyTorch's
+            reference, background = background.result(), None
+            result = gguf_parity(src.path, target, qtype, reference_out=b.path(REFERENCE_FILE), reference=reference,
+                                 llama=ours)
             write_json(b.path(PARITY_FILE), result)
             if not result["passed"]:
                 audit_export(home, "export.gguf", {"source": name, "type": qtype, "failures": result["failures"]},
                              signer, outcome="failed")
             raise_if_failed(result, "GGUF", b.staging)
-        manifest = b.finish(signer=signer, source=source_facts(src),
+        manifest = b.finish(signer=signer, source=source,
                             registry=registry_facts(home, src.version), format_facts=facts,
                             parity=_parity_summary(result))
     finally:
+        if background is not None:
+            background.cancel()
         src.cleanup()
     audit_export(home, "export.gguf", {"artifact": manifest["artifact_id"], "source": name, "type": qtype,
                                        "model_sha256": manifest["files"][MODEL_FILE]["sha256"],

@@ -87,6 +87,7 @@ def torch_reference(model_dir: Path, prompts=PROMPTS) -> dict:
 
     # tokenizer.json as written is the truth: AutoTokenizer would swap in an architecture-specific
     # pre-tokenizer for some model types (transformers 5 rebuilds e.g. Qwen2Tokenizer's pipeline).
+    torch.set_num_threads(llama_threads())  # same reason as llama.cpp: an oversubscribed pool stalls
     tok = PreTrainedTokenizerFast.from_pretrained(str(model_dir), local_files_only=True)
     from transformers.utils import logging as hf_logging
 
@@ -124,23 +125,99 @@ def _compare(ref_logits: list[np.ndarray], got_logits: list[np.ndarray], kind: s
             "failures": failures}
 
 
-def gguf_parity(model_dir: Path, gguf_path: Path, qtype: str, reference_out: Path | None = None) -> dict:
-    """Compare ``gguf_path`` (llama.cpp) with ``model_dir`` (PyTorch); raise IntegrityError on failure."""
-    llama_cpp = _require_llama_cpp()
-    ref = torch_reference(model_dir)
+class BackgroundReference:
+    """The PyTorch reference computed in a child process while the exporter writes the artifact.
+
+    Importing transformers and running the model is most of the cost of a parity check; in a child process
+    it overlaps with the (single-threaded) GGUF writer instead of following it.  A plain subprocess (not
+    multiprocessing) so no caller's ``__main__`` is ever re-imported.
+    """
+
+    def __init__(self, model_dir: Path):
+        import subprocess
+        import sys
+        import tempfile
+
+        self._tmp = Path(tempfile.mkdtemp(prefix="appliance-parity-"))
+        self._out = self._tmp / "reference.npz"
+        self._err = open(self._tmp / "stderr.log", "wb")
+        self._proc = subprocess.Popen([sys.executable, "-m", "appliance.export.parity", str(model_dir), str(self._out)],
+                                      stdout=subprocess.DEVNULL, stderr=self._err)
+
+    def result(self) -> dict:
+        import shutil
+
+        try:
+            rc = self._proc.wait()
+            self._err.close()
+            if rc != 0 or not self._out.is_file():
+                tail = (self._tmp / "stderr.log").read_text(errors="replace")[-1500:]
+                raise IntegrityError(f"the PyTorch reference process failed (exit {rc})",
+                                     hint="free memory and export again; re-run with -vv",
+                                     details=[line for line in tail.splitlines() if line.strip()][-8:])
+            return _load_full_reference(self._out)
+        finally:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def cancel(self) -> None:
+        import shutil
+
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._err.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _save_full_reference(path: Path, ref: dict) -> None:
+    arrays = {"n": np.array(len(ref["ids"]))}
+    for i, (ids, lg) in enumerate(zip(ref["ids"], ref["logits"])):
+        arrays[f"ids_{i}"] = np.array(ids, dtype=np.int64)
+        arrays[f"logits_{i}"] = lg.astype(np.float32)
+    for i, ids in enumerate(ref["extra_ids"]):
+        arrays[f"extra_{i}"] = np.array(ids, dtype=np.int64)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _load_full_reference(path: Path) -> dict:
+    with np.load(path) as z:
+        n = int(z["n"])
+        extra = sorted((k for k in z.files if k.startswith("extra_")), key=lambda k: int(k.split("_")[1]))
+        return {"prompts": list(PROMPTS), "ids": [z[f"ids_{i}"].tolist() for i in range(n)],
+                "logits": [z[f"logits_{i}"] for i in range(n)], "extra_ids": [z[k].tolist() for k in extra]}
+
+
+def llama_side(gguf_path: Path, prompts=PROMPTS) -> dict:
+    """llama.cpp's own tokenization of every prompt and its logits on those ids (no PyTorch needed)."""
     llm = load_llama(gguf_path)
     try:
-        tok_mismatch = []
-        for i, (p, ids) in enumerate(zip(ref["prompts"] + list(TOKENIZATION_ONLY), ref["ids"] + ref["extra_ids"])):
-            got = llm.tokenize(p.encode("utf-8"), add_bos=True, special=False)
-            if list(got) != ids:
-                tok_mismatch.append({"prompt": i, "hf": ids[:16], "llama_cpp": list(got)[:16]})
-        got_logits = [_llama_logits(llm, ids) for ids in ref["ids"]]
+        ids = [list(llm.tokenize(p.encode("utf-8"), add_bos=True, special=False)) for p in prompts]
+        extra = [list(llm.tokenize(p.encode("utf-8"), add_bos=True, special=False)) for p in TOKENIZATION_ONLY]
+        logits = [_llama_logits(llm, x) for x in ids]
     finally:
-        llm.close() if hasattr(llm, "close") else None
+        llm.close()
+    return {"ids": ids, "extra_ids": extra, "logits": logits}
+
+
+def gguf_parity(model_dir: Path, gguf_path: Path, qtype: str, reference_out: Path | None = None,
+                reference: dict | None = None, llama: dict | None = None) -> dict:
+    """Compare ``gguf_path`` (llama.cpp) with ``model_dir`` (PyTorch); ``passed`` says whether it holds.
+
+    Logits are only compared where both sides tokenized a prompt identically; any tokenization difference
+    fails the check on its own.
+    """
+    llama_cpp = _require_llama_cpp()
+    got = llama if llama is not None else llama_side(gguf_path)
+    ref = reference if reference is not None else torch_reference(model_dir)
+    tok_mismatch = [{"prompt": i, "hf": a[:16], "llama_cpp": b[:16]}
+                    for i, (a, b) in enumerate(zip(ref["ids"] + ref["extra_ids"], got["ids"] + got["extra_ids"]))
+                    if a != b]
+    same = [i for i in range(len(ref["ids"])) if ref["ids"][i] == got["ids"][i]]
     result = {"backend": "llama.cpp", "llama_cpp_python": llama_cpp.__version__, "type": qtype,
               "prompts": len(ref["prompts"]), "tokenization_identical": not tok_mismatch,
-              "tokenization_mismatches": tok_mismatch, **_compare(ref["logits"], got_logits, qtype)}
+              "tokenization_mismatches": tok_mismatch,
+              **_compare([ref["logits"][i] for i in same], [got["logits"][i] for i in same], qtype)}
     if tok_mismatch:
         result["failures"].insert(0, f"tokenization differs on {len(tok_mismatch)} prompt(s)")
     result["passed"] = not result["failures"]
@@ -203,3 +280,9 @@ def raise_if_failed(result: dict, what: str, directory: Path) -> None:
         raise IntegrityError(f"{what} parity failed; the artifact in {directory} is NOT signed",
                              hint="inspect parity.json there; do not ship this artifact",
                              details=result.get("failures", []))
+
+
+if __name__ == "__main__":  # the BackgroundReference worker: python -m appliance.export.parity MODEL_DIR OUT.npz
+    import sys
+
+    _save_full_reference(Path(sys.argv[2]), torch_reference(Path(sys.argv[1])))

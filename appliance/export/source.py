@@ -133,8 +133,12 @@ class TensorReader:
             files = ["model.safetensors"]
         else:
             raise InputError(f"{model_dir} has no model.safetensors", hint="save the model with safe_serialization")
+        self._files: dict[int, Path] = {}
+        self._torch_handles: dict[int, object] = {}
         for fn in files:
-            h = self._stack.enter_context(safe_open(str(model_dir / fn), framework="pt"))
+            # numpy handles: no torch import for f32/f16 checkpoints; bf16 tensors go through torch (below)
+            h = self._stack.enter_context(safe_open(str(model_dir / fn), framework="numpy"))
+            self._files[id(h)] = model_dir / fn
             for k in h.keys():
                 self._where[k] = h
 
@@ -158,8 +162,18 @@ class TensorReader:
 
     def get(self, name: str):
         """The tensor as a float32 numpy array (bf16 goes through torch: numpy has no bfloat16)."""
-        t = self._where[name].get_tensor(name)  # type: ignore[attr-defined]
-        return t.float().numpy()
+        import numpy as np
+
+        h = self._where[name]
+        if self.dtype(name) != "BF16":
+            return np.asarray(h.get_tensor(name), dtype=np.float32)  # type: ignore[attr-defined]
+        th = self._torch_handles.get(id(h))
+        if th is None:
+            from safetensors import safe_open
+
+            th = self._stack.enter_context(safe_open(str(self._files[id(h)]), framework="pt"))
+            self._torch_handles[id(h)] = th
+        return th.get_tensor(name).float().numpy()  # type: ignore[attr-defined]
 
     def iter_names(self) -> Iterator[str]:
         return iter(self._where)

@@ -2,11 +2,12 @@
 
 Given the champion (or, with ``exclude_shredded``, its newest ancestor untouched by shredding):
 
-* new records   = active vault records (the recipe's sources) not in the base version's data manifest;
-* replay        = a stable sample of the base's training records, sized so replay is ``replay_fraction`` of
+* new records   = active vault records (the recipe's sources) in no data manifest of the base version or
+                  its ancestors;
+* replay        = a stable sample of the lineage's training records, sized so replay is ``replay_fraction`` of
                   the training mix (``n_replay = f / (1 - f) * n_new_train``), chosen by a hash of
                   (base version, record id) so the same plan always picks the same records;
-* held-out sets = the base's held-out records (old) and the new records the trainer's split puts aside
+* held-out sets = the lineage's held-out records (old) and the new records the trainer's split puts aside
                   (new) — the split is a hash of the record id with the base's ``heldout_fraction``, so a
                   record never crosses sides between months;
 * learning rate = ``lr_rewarm_fraction`` × the original peak (the first trained ancestor's ``train.lr``),
@@ -103,6 +104,21 @@ def _root_trained(home: Home, version: str) -> dict:
     return info
 
 
+def _seen_by_lineage(home: Home, version: str | None) -> dict[str, str]:
+    """``{record id: split}`` over the data manifests of ``version`` and all its ancestors: what the model's
+    lineage has seen.  (A retrain's own manifest holds only its new records and the replay sample.)"""
+    from appliance import registry
+
+    seen: dict[str, str] = {}
+    v = version
+    while v is not None:
+        for r in (registry.data_manifest(home, v) or {}).get("records", []):
+            if seen.get(r["id"]) != "heldout":  # a record held out anywhere stays held out
+                seen[r["id"]] = r["split"]
+        v = registry.get(home, v)["parent"]
+    return seen
+
+
 def _base_recipe(home: Home, settings: RetrainSection, champion_info: dict) -> dict:
     if settings.recipe:
         from appliance.train.recipe import load_recipe
@@ -151,7 +167,6 @@ def make_plan(home: Home, vault, settings: RetrainSection, *, exclude_shredded: 
 
     recipe = _base_recipe(home, settings, champ_info)
     base_info = registry.get(home, base) if base else None
-    base_manifest = (registry.data_manifest(home, base) or {"records": []}) if base else {"records": []}
     data = recipe.setdefault("data", {})
     if base_info and base_info.get("recipe"):
         heldout_fraction = float((base_info["recipe"].get("data") or {}).get("heldout_fraction", 0.05))
@@ -162,7 +177,7 @@ def make_plan(home: Home, vault, settings: RetrainSection, *, exclude_shredded: 
 
     active = vault.list_records(None if "*" in sources else sources, "active")
     active_ids = {m.id for m in active}
-    seen = {r["id"]: r["split"] for r in base_manifest.get("records", [])}
+    seen = _seen_by_lineage(home, base)
     new = sorted(i for i in active_ids if i not in seen)
     new_train = [i for i in new if not is_heldout(i, heldout_fraction)]
     new_heldout = [i for i in new if is_heldout(i, heldout_fraction)]

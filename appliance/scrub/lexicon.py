@@ -152,7 +152,8 @@ class Lexicon:
     countries: frozenset[str]
     states: frozenset[str]  # lower-case full names and postal codes
     clinical: frozenset[str]
-    english_common: frozenset[str]  # lower-case words frequent in English (zipf >= 5.2)
+    english_common: frozenset[str]  # lower-case: the 3,000 most frequent English words
+    english_vocab: frozenset[str]  # lower-case: the 25,000 most frequent English words
 
 
 def _census(fname: str, limit: int | None = None) -> list[str]:
@@ -208,10 +209,13 @@ def lexicon() -> Lexicon:
     countries |= {"usa", "us", "u.s.", "u.s.a.", "united states", "america", "uk", "england"}
     states = ({s.lower() for s in US_STATES.values()} | {s.lower() for s in US_STATES}) - {"new york"}
     english: set[str] = set()
+    vocab: set[str] = set()
     try:
         from wordfreq import top_n_list
 
-        english = set(top_n_list("en", 3000))
+        vocab_list = top_n_list("en", 25000)
+        english = set(vocab_list[:3000])
+        vocab = set(vocab_list)
     except ImportError:
         pass
     clinical = set(CLINICAL_WORDS) | set(STRONG_EPONYMS)
@@ -229,4 +233,5 @@ def lexicon() -> Lexicon:
         states=frozenset(states),
         clinical=frozenset(clinical),
         english_common=frozenset(english),
+        english_vocab=frozenset(vocab),
     )

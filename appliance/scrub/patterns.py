@@ -222,7 +222,7 @@ FACILITY = re.compile(
 SAINT = re.compile(r"\b(?:St\.?|Saint|Mt\.?|Mount|Our\s+Lady\s+of)\s+[A-Z][a-z]+(?:[’']s)?(?:\s+[A-Z][a-z]+){0,2}")
 FACILITY_CONTEXT = re.compile(
     r"\b(?:at|to|from|transferred\s+to|admitted\s+to|seen\s+at|followed\s+at|treated\s+at|discharged\s+to|presented\s+to|"
-    r"transfer\s+from|resides\s+at|lives\s+at|works\s+at|employed\s+(?:at|by)|works\s+for|facility|via)\s+$",
+    r"transfer\s+from|resides\s+at|lives\s+at|works\s+at|employed\s+(?:at|by)|works\s+for|facility|via)\s+$|@\s*$",
     re.IGNORECASE,
 )
 

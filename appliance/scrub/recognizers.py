@@ -348,7 +348,13 @@ _CITY_LEAD_WORDS = frozenset(
     """lives living resides residing in from at to near and moved visiting the of seen admitted born home patient pt
     address addr city located located based currently now was is transferred""".split()
 )
-_GEO_PREP = re.compile(r"\b(?:in|from|to|near|at|of|visiting|lives|living|resides|residing|moved|relocated|born|raised|grew\s+up|travel(?:ed|led)?|trip|vacation|home\s+in|located|based)\s+(?:in\s+|to\s+|at\s+)?$", re.IGNORECASE)
+_GEO_PREP = re.compile(
+    r"(?:\b(?:in|from|to|near|at|of|visiting|lives|living|resides|residing|moved|relocated|born|raised|grew\s+up|"
+    r"travel(?:ed|led)?|trip|vacation|home\s+in|located|based)\s+(?:in\s+|to\s+|at\s+)?(?:the\s+)?|@\s*"
+    # a list of proper nouns: "Johns Hopkins Hospital, Baltimore", "123 Elm St, Springfield"
+    r"|[A-Z][\w'’.]*,\s+)$",
+    re.IGNORECASE,
+)
 
 
 class AddressRecognizer(ClinicalRecognizer):
@@ -576,8 +582,15 @@ def _is_name_word(w: str, *, strict: bool, continuation: bool = False) -> bool:
         return w[0].isupper()
     if lw in _STOP_AFTER_NAME or lw in _NOT_PLACE_WORDS or _looks_like_month(lw):
         return False
-    if continuation and w[:1].isupper() and not w.isupper() and (lw in L.surnames or lw in L.first_names or lw not in L.english_common):
-        return lw not in L.clinical or lw in L.surnames or len(lw) <= 4
+    if continuation and w[:1].isupper() and not w.isupper():
+        if lw in L.clinical and lw not in L.surnames and not (len(lw) <= 4 and w[1:].islower()):
+            return False  # "Doe" after "Jane" is a surname even though DOE is dyspnea on exertion
+        return (
+            lw in L.first_names
+            or lw in L.common_surnames
+            or (lw in AMBIGUOUS_NAME_WORDS and lw in L.surnames)  # "Michael Brown", "Dr. Ward"
+            or lw not in L.english_common
+        )
     if lw in L.clinical:
         return False
     if lw in L.first_names or lw in L.common_surnames:
@@ -759,6 +772,15 @@ _RELATION_WORDS = frozenset(
 )
 
 
+def note_ents(note: Note) -> list[tuple[int, int, str]]:
+    """spaCy entities of a note as (start, end, label): precomputed by the engine, or from a whole-note doc."""
+    if "ents" in note.extra:
+        return note.extra["ents"]
+    if note.doc is None:
+        return []
+    return [(e.start_char, e.end_char, e.label_) for e in note.doc.ents]
+
+
 class SpacyNerRecognizer(ClinicalRecognizer):
     """spaCy's statistical NER, filtered for clinical text (drug names, eponyms, abbreviations, states)."""
 
@@ -766,18 +788,19 @@ class SpacyNerRecognizer(ClinicalRecognizer):
     ENTITIES = ("NAME", "LOCATION", "FACILITY", "DATE")
 
     def find(self, note: Note) -> list[Entity]:
-        if note.doc is None:
+        ents = note_ents(note)
+        if not ents:
             return []
         if note.mode == LOWER:
-            return self._lower_case_persons(note)
+            return self._lower_case_persons(note, ents)
         L = lexicon()
         v = note.view
         out = []
-        for ent in note.doc.ents:
-            type_ = _NER_MAP.get(ent.label_)
+        for start, end, label in ents:
+            type_ = _NER_MAP.get(label)
             if type_ is None:
                 continue
-            s, e = _strip(v, ent.start_char, ent.end_char)
+            s, e = _strip(v, start, end)
             if e <= s:
                 continue
             txt = v[s:e]
@@ -801,7 +824,7 @@ class SpacyNerRecognizer(ClinicalRecognizer):
                     continue  # a state or country is not a Safe Harbor identifier
                 out.append(Entity(s, e, "LOCATION", 0.75))
             elif type_ == "FACILITY":
-                if ent.label_ == "ORG" and not _ORG_HINT.search(txt):
+                if label == "ORG" and not _ORG_HINT.search(txt):
                     continue
                 out.append(Entity(s, e, "FACILITY", 0.7))
             elif type_ == "DATE":
@@ -811,18 +834,18 @@ class SpacyNerRecognizer(ClinicalRecognizer):
         return out
 
 
-    def _lower_case_persons(self, note: Note) -> list[Entity]:
+    def _lower_case_persons(self, note: Note, ents) -> list[Entity]:
         """spaCy NER is unreliable without capitals: keep only PERSON spans the name gazetteers confirm."""
         L = lexicon()
         out = []
-        for ent in note.doc.ents:
-            if ent.label_ != "PERSON":
+        for start, end, label in ents:
+            if label != "PERSON":
                 continue
-            words = [w.strip(".,'’") for w in ent.text.split()]
+            words = [w.strip(".,'’") for w in note.view[start:end].split()]
             if words and all(w in L.first_names or w in L.surnames for w in words) and not any(
                 w in L.clinical or w in L.english_common and w not in L.first_names for w in words
             ):
-                out.append(Entity(ent.start_char, ent.end_char, "NAME", 0.7))
+                out.append(Entity(start, end, "NAME", 0.7))
         return out
 
 

@@ -128,6 +128,9 @@ def train(
         if swept:
             log.info("removed abandoned checkpoint staging dirs: %s", ", ".join(swept))
         on_gpu = torch.cuda.is_available()
+        if recipe.train.precision == "fp16" and not on_gpu and not _cpu_fp16_ok():
+            raise UsageError("train.precision fp16 needs a GPU (this CPU has no fp16 kernels)",
+                             hint="use --set train.precision=bf16 (or fp32) on a CPU host")
         world_size = recipe.run.nproc * (_hostfile_hosts(recipe.run.hostfile) if recipe.run.hostfile else 1)
 
         found = ckpt.find_resumable(ckpt_root)
@@ -244,6 +247,15 @@ def train(
         }
     finally:
         os.close(lock_fd)
+
+
+def _cpu_fp16_ok() -> bool:
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_fp16_supported())
+    except Exception:
+        return False
 
 
 def _final_digest(final_dir: Path) -> str | None:

@@ -84,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     if threads > 0:
         torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    # ...but without NaN-filling every torch.empty: ZeRO allocates its buckets that way each step, and the
+    # fill makes a tiny-model step take seconds.  Every buffer it allocates is written before it is read.
+    import torch.utils.deterministic
+
+    torch.utils.deterministic.fill_uninitialized_memory = False
     import deepspeed
     from deepspeed.utils import logger as ds_logger
 

@@ -1,6 +1,7 @@
 """The vault catalog (``vault/catalog.sqlite``, WAL): metadata only, never text.
 
-Rows hold ids, source names, batch ids, times, sizes, scrub counts per entity type, a keyed content hash,
+Rows hold ids, source names, batch ids, times, sizes, scrub counts per entity type, keyed content hashes (of
+the stored text, and of the raw text for exact dedup; the latter is cleared on shred),
 the record's wrapped data key and its KEK id, MinHash signatures and LSH band keys (all keyed hashes, see
 :mod:`appliance.curate.minhash`), and the state (``active`` / ``shredded``).  ``secure_delete`` is on, so a
 shredded record's wrapped key is overwritten in the database pages, and shred checkpoints the WAL so no
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS records(
     batch_id TEXT NOT NULL REFERENCES batches(id),
     ingested_at TEXT NOT NULL,
     sha256 TEXT NOT NULL,
+    raw_hash TEXT,
     n_chars INTEGER NOT NULL,
     n_bytes INTEGER NOT NULL,
     sealed_bytes INTEGER NOT NULL,
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS records(
     shredded_at TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS records_active_hash ON records(sha256) WHERE state = 'active';
+CREATE INDEX IF NOT EXISTS records_raw_hash ON records(raw_hash) WHERE state = 'active';
 CREATE INDEX IF NOT EXISTS records_source ON records(source, state);
 CREATE INDEX IF NOT EXISTS records_kek ON records(kek_id);
 CREATE TABLE IF NOT EXISTS signatures(record_id TEXT PRIMARY KEY REFERENCES records(id), sig BLOB NOT NULL);

@@ -3,9 +3,10 @@
 - Files are streamed; each file is validated in a first pass that keeps nothing, so a bad file (binary,
   invalid UTF-8, empty, unreadable, an over-long line or CSV field) contributes nothing and becomes one
   per-file error in the report, while the other files are ingested.
-- Records pass quality filters (:mod:`appliance.curate.quality`) on the normalised raw text, then are scrubbed
-  in batches of ``[vault] batch_records``; exact duplicates (keyed content hash) and near-duplicates (MinHash
-  + LSH) are removed against every active record in the vault, earlier batches included, and within the run.
+- Records pass quality filters (:mod:`appliance.curate.quality`) on the normalised raw text; exact duplicates
+  (keyed content hash) and near-duplicates (MinHash + LSH) are removed against every active record in the
+  vault, earlier batches included, and within the run; the rest are scrubbed in batches of
+  ``[vault] batch_records``.
 - A batch commits atomically: objects are sealed and fsynced under staging names, renamed, then one catalog
   transaction inserts the batch, its records, signatures and band keys.  A crash before the commit leaves
   only orphan files, which the next writer sweeps; nothing committed earlier is touched.
@@ -74,8 +75,23 @@ class IngestReport:
         return d
 
 
+@dataclass
+class _Pending:
+    text: str  # normalised raw text (memory only)
+    raw_hash: str
+    sig: Any
+    band_keys: list[int]
+
+
 class _Batcher:
-    """Scrubs, dedups, seals and commits batches of normalised texts for one ingest run."""
+    """Dedups admitted texts against the vault and the run, then scrubs, seals and commits them in batches.
+
+    Duplicates are judged on the normalised *raw* text, before scrubbing: surrogates are chosen per note, so two
+    copies of one note may scrub to texts that differ in every replaced name, which would hide near-copies
+    (and scrubbing a duplicate only to drop it wastes the most expensive step).  What the catalog keeps of the
+    raw text is keyed hashes only (HMAC content hash, keyed MinHash signature and band keys; see
+    :mod:`appliance.curate.minhash`), deleted again when the record is shredded.
+    """
 
     def __init__(self, vault: Vault, report: IngestReport, scrubber_factory, progress: ProgressFn | None):
         self.v = vault
@@ -87,14 +103,23 @@ class _Batcher:
         self.minhasher = vault.minhasher()
         _np, _sh, self.bands, self.rows = vault.dedup_params()
         self.threshold = vault.settings.dedup_threshold
+        self.batch_records = vault.settings.batch_records
         self.delay = float(os.environ.get(ENV_TEST_DELAY, "0") or 0)
-        self.dropped: Counter = Counter()
+        self.dropped: Counter = Counter()  # whole run
+        self.batch_dropped: Counter = Counter()  # since the last commit; stored with the next batch row
         self.phi: Counter = Counter()
+        self.pending: list[_Pending] = []
+        self.local = LSHIndex(self.threshold, params=(self.bands, self.rows))  # pending texts only
+        self.seen_raw: set[str] = set()
+        self.seen_stored: set[str] = set()
 
     def close(self) -> None:
         if self._scrubber_cm is not None:
             self._scrubber_cm.__exit__(None, None, None)
             self._scrubber_cm = None
+
+    def drop(self, reason: str) -> None:
+        self.batch_dropped[reason] += 1
 
     def _scrub(self, texts: list[str]):
         if self.scrubber is None:  # load the NLP pipeline only when there is something to scrub
@@ -103,14 +128,12 @@ class _Batcher:
             self._scrubber_cm = cm
         return self.scrubber.scrub_batch(texts)
 
-    def _is_exact_dup(self, h: str, seen: set[str]) -> bool:
-        if h in seen:
-            return True
-        row = self.v.conn.execute("SELECT 1 FROM records WHERE sha256 = ? AND state = 'active'", (h,)).fetchone()
-        return row is not None
+    def _stored(self, column: str, h: str) -> bool:
+        sql = f"SELECT 1 FROM records WHERE {column} = ? AND state = 'active' LIMIT 1"
+        return self.v.conn.execute(sql, (h,)).fetchone() is not None
 
-    def _is_near_dup(self, sig, keys: list[int], local: LSHIndex) -> bool:
-        if local.query(sig):
+    def _is_near_dup(self, sig, keys: list[int]) -> bool:
+        if self.local.query(sig):
             return True
         cands: set[str] = set()
         for band, key in enumerate(keys):
@@ -124,20 +147,38 @@ class _Batcher:
                 return True
         return False
 
-    def commit(self, texts: list[str], seen: set[str]) -> None:
-        """Scrub, dedup, seal and atomically commit one batch."""
-        if not texts:
+    def admit(self, text: str) -> None:
+        """Queue a normalised, filtered text unless it duplicates the vault or this run; commit full batches."""
+        h = self.v.raw_hash(text)
+        if h in self.seen_raw or self._stored("raw_hash", h):
+            self.drop(EXACT_DUP)
+            return
+        sig = self.minhasher.signature(text)
+        keys = band_keys(sig, self.bands, self.rows)
+        if self._is_near_dup(sig, keys):
+            self.drop(NEAR_DUP)
+            return
+        self.seen_raw.add(h)
+        self.local.insert(str(len(self.pending)), sig)
+        self.pending.append(_Pending(text, h, sig, keys))
+        if len(self.pending) >= self.batch_records:
+            self.commit()
+
+    def commit(self) -> None:
+        """Scrub, seal and atomically commit the pending texts as one batch (with the drops since the last)."""
+        if not self.pending and not self.batch_dropped:
             return
         v, rep = self.v, self.report
-        results = self._scrub(texts)
+        pending, self.pending = self.pending, []
+        self.local = LSHIndex(self.threshold, params=(self.bands, self.rows))
+        results = self._scrub([p.text for p in pending]) if pending else []
         batch_id = "b-" + secrets.token_hex(8)
         now = utc_now()
-        local = LSHIndex(self.threshold, params=(self.bands, self.rows))
-        batch_dropped: Counter = Counter()
+        batch_dropped, self.batch_dropped = self.batch_dropped, Counter()
         batch_phi: Counter = Counter()
         rows, sig_rows, band_rows, staged = [], [], [], []
         try:
-            for res in results:
+            for p, res in zip(pending, results):
                 counts = {str(k): int(n) for k, n in dict(res.counts).items() if n}
                 batch_phi.update(counts)
                 text = normalize(res.text)
@@ -145,28 +186,22 @@ class _Batcher:
                     batch_dropped[EMPTY_AFTER_SCRUB] += 1
                     continue
                 h = v.content_hash(text)
-                if self._is_exact_dup(h, seen):
+                if h in self.seen_stored or self._stored("sha256", h):  # distinct notes, same scrubbed text
                     batch_dropped[EXACT_DUP] += 1
                     continue
-                sig = self.minhasher.signature(text)
-                keys = band_keys(sig, self.bands, self.rows)
-                if self._is_near_dup(sig, keys, local):
-                    batch_dropped[NEAR_DUP] += 1
-                    continue
+                self.seen_stored.add(h)
                 rid = "r-" + secrets.token_hex(12)
-                local.insert(rid, sig)
-                seen.add(h)
                 sealed, kek_id, wrapped = v.seal(rid, text)
                 v.stage_object(rid, sealed)
                 staged.append(rid)
-                raw_len = len(text.encode("utf-8"))
-                rows.append((rid, rep.source, batch_id, now, h, len(text), raw_len, len(sealed), kek_id, wrapped,
-                             _cat.dumps(counts)))
-                sig_rows.append((rid, sig.astype("<u4").tobytes()))
-                band_rows.extend((b, k, rid) for b, k in enumerate(keys))
+                rows.append((rid, rep.source, batch_id, now, h, p.raw_hash, len(text), len(text.encode("utf-8")),
+                             len(sealed), kek_id, wrapped, _cat.dumps(counts)))
+                sig_rows.append((rid, p.sig.astype("<u4").tobytes()))
+                band_rows.extend((b, k, rid) for b, k in enumerate(p.band_keys))
                 del text, sealed
                 if self.delay:
                     time.sleep(self.delay)
+            del pending, results
             v.publish_objects(staged)
             with _cat.transaction(v.conn) as c:
                 c.execute(
@@ -176,8 +211,9 @@ class _Batcher:
                      _cat.dumps(dict(batch_dropped))),
                 )
                 c.executemany(
-                    "INSERT INTO records(id, source, batch_id, ingested_at, sha256, n_chars, n_bytes, sealed_bytes, "
-                    "kek_id, wrapped_key, scrub_counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                    "INSERT INTO records(id, source, batch_id, ingested_at, sha256, raw_hash, n_chars, n_bytes, "
+                    "sealed_bytes, kek_id, wrapped_key, scrub_counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows)
                 c.executemany("INSERT INTO signatures(record_id, sig) VALUES (?, ?)", sig_rows)
                 c.executemany("INSERT INTO lsh_bands(band, key, record_id) VALUES (?, ?, ?)", band_rows)
         except BaseException:
@@ -243,8 +279,6 @@ def ingest(
     factory = scrubber or (lambda: _default_scrubber(vault))
     with vault.writing():
         batcher = _Batcher(vault, report, factory, progress)
-        seen: set[str] = set()
-        pending: list[str] = []
         try:
             for (path, problem), size in zip(files, sizes):
                 done = 0.0
@@ -259,12 +293,9 @@ def ingest(
                             text = normalize(raw)
                             reason = quality.check(text, s)
                             if reason:
-                                batcher.dropped[reason] += 1
-                                continue
-                            pending.append(text)
-                            if len(pending) >= s.batch_records:
-                                batcher.commit(pending, seen)
-                                pending = []
+                                batcher.drop(reason)
+                            else:
+                                batcher.admit(text)
                         report.files_ok += 1
                     except FileRejected as e:
                         problem = str(e)
@@ -273,8 +304,7 @@ def ingest(
                 if progress:
                     progress("advance", {"bytes": max(0.0, size - done)})
                     progress("file", {"path": str(path), "error": problem})
-            batcher.commit(pending, seen)
-            pending = []
+            batcher.commit()
         finally:
             batcher.close()
     report.dropped = dict(batcher.dropped)

@@ -18,6 +18,7 @@ import fnmatch
 import hashlib
 import hmac
 import inspect
+import json
 import os
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -91,7 +92,7 @@ class RecordMeta:
     kek_id: str | None = None
     state: str = "active"
     shredded_at: str | None = None
-    scrub_counts: dict[str, int] = field(default_factory=dict)
+    scrub_counts: dict[str, int] = field(default_factory=dict, hash=False, compare=False)  # PHI found, by type
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -102,7 +103,7 @@ def _record_meta(row) -> RecordMeta:
         id=row["id"], source=row["source"], batch_id=row["batch_id"], ingested_at=row["ingested_at"],
         sha256=row["sha256"], n_chars=row["n_chars"], n_bytes=row["n_bytes"], sealed_bytes=row["sealed_bytes"],
         kek_id=row["kek_id"], state=row["state"], shredded_at=row["shredded_at"],
-        scrub_counts=_cat.json.loads(row["scrub_counts"]),
+        scrub_counts=json.loads(row["scrub_counts"]),
     )
 
 
@@ -134,6 +135,7 @@ class Vault:
         self.objects_dir = home.objects_dir
         self.conn = _cat.connect(home.catalog_path)
         self._hash_key = keys.derive("vault-content-hash")
+        self._raw_hash_key = keys.derive("vault-raw-hash")
         self._minhash_key = keys.derive("vault-minhash")
 
     # -- opening -------------------------------------------------------------------------------------------
@@ -245,6 +247,10 @@ class Vault:
         """The keyed SHA-256 stored as ``RecordMeta.sha256`` for ``text``."""
         return hmac.new(self._hash_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
+    def raw_hash(self, text: str) -> str:
+        """Keyed SHA-256 of a normalised raw (pre-scrub) text, for exact dedup; never leaves the catalog."""
+        return hmac.new(self._raw_hash_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
     def minhasher(self):
         from appliance.curate import MinHasher
 
@@ -258,7 +264,7 @@ class Vault:
 
         stored = _cat.get_meta(self.conn, "dedup_params")
         if stored:
-            d = _cat.json.loads(stored)
+            d = json.loads(stored)
             return d["num_perm"], d["shingle"], d["bands"], d["rows"]
         s = self.settings
         b, r = optimal_params(s.dedup_threshold, s.dedup_num_perm)
@@ -364,9 +370,9 @@ class Vault:
         n_batches = 0
         for b in self.conn.execute("SELECT dropped, scrub_counts FROM batches"):
             n_batches += 1
-            for k, v in _cat.json.loads(b["dropped"]).items():
+            for k, v in json.loads(b["dropped"]).items():
                 dropped[k] = dropped.get(k, 0) + v
-            for k, v in _cat.json.loads(b["scrub_counts"]).items():
+            for k, v in json.loads(b["scrub_counts"]).items():
                 scrub[k] = scrub.get(k, 0) + v
         keks = {r["kek_id"]: r["n"] for r in self.conn.execute(
             "SELECT kek_id, COUNT(*) n FROM records WHERE state = 'active' GROUP BY kek_id")}

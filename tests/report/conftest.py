@@ -32,28 +32,27 @@ _PLANTED = [
 
 
 def load_corpus(limit: int | None = None) -> tuple[list[str], set[str]]:
-    """``(texts, phi_values)`` from the demo corpus answer key, else the planted notes above."""
-    texts: list[str] = []
-    phi: set[str] = set()
+    """``(texts, phi_values)``: up to ``limit`` notes to ingest, and every PHI value of the answer key.
+
+    The demo corpus shipped in ``appliance/data``; else the same generator it is written by; else (a build
+    without the scrubber's generator) a few planted notes."""
+    notes: list[dict] = []
     if CORPUS.is_file():
-        for line in CORPUS.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            d = json.loads(line)
-            texts.append(d["text"])
-            for s in d.get("spans") or []:
-                phi.add(d["text"][s["start"] : s["end"]])
-            if limit and len(texts) >= limit:
-                break
-        # the grep covers the whole answer key, not only the ingested notes
-        for line in CORPUS.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                d = json.loads(line)
-                phi |= {d["text"][s["start"] : s["end"]] for s in d.get("spans") or []}
+        notes = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
-        for text, values in _PLANTED:
-            texts.append(text)
-            phi |= set(values)
+        try:
+            from appliance.scrub.synthetic import generate_notes
+
+            notes = generate_notes(300, seed=0)
+        except ImportError:
+            pass
+    if not notes:
+        notes = [
+            {"text": t, "spans": [{"start": t.index(v), "end": t.index(v) + len(v)} for v in vals]}
+            for t, vals in _PLANTED
+        ]
+    phi = {n["text"][s["start"] : s["end"]] for n in notes for s in n.get("spans") or []}
+    texts = [n["text"] for n in notes][: limit or None]
     return texts, phi
 
 
@@ -82,6 +81,7 @@ def rich_home(tmp_path_factory):
     texts, phi = load_corpus(limit=24)
     info["phi"] = phi
     info["corpus"] = CORPUS.is_file()
+    info["notes"] = len(texts)
 
     # -- vault: real ingest (scrubbing, dedup, encryption) ----------------------------------------------------
     try:

@@ -194,7 +194,8 @@ def test_shred_flags_models_and_exclude_shredded_plan(world, cli):
     ls = json.loads(cli("models", "ls", "--json", home=home).stdout)
     flags = {r["version"]: r["flags"] for r in ls}
     assert victim in flags[base]["trained_on_shredded"]["records"]
-    assert all("inherits_shredded" in flags[r["version"]] for r in ls if r["parent"] == base)
+    children = [r["version"] for r in ls if r["parent"] == base]
+    assert children and all({"inherits_shredded", "trained_on_shredded"} & set(flags[c]) for c in children)
     proc = cli("retrain", "--exclude-shredded", "--dry-run", "--json", home=home,
                env={"APPLIANCE_PASSPHRASE_FILE": str(world["pf"])})
     assert proc.returncode == 0, proc.stderr

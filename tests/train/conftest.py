@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 # --import-mode=importlib does not put test folders on sys.path; the helpers module lives next to us.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # train_helpers, test_train_cli
 
 
 @pytest.fixture(scope="session")

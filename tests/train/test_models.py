@@ -57,3 +57,17 @@ def test_lora_on_a_local_model_merges_exactly(reference, train_tmp):
         lb = AutoModelForCausalLM.from_pretrained(base_dir, local_files_only=True)(input_ids=x).logits
     assert torch.allclose(la, lm, atol=1e-4), (la - lm).abs().max()
     assert not torch.allclose(lb, lm, atol=1e-4)  # the adapter did change the model
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("zero_stage,precision,accum", [(3, "bf16", 2), (0, "fp32", 1), (1, "bf16", 2)])
+def test_zero_stages_and_precisions_train(zero_stage, precision, accum, train_tmp):
+    name = f"z{zero_stage}-{precision}"
+    home = train_tmp / name
+    recipe = base_recipe(name, checkpoint={"every": 3, "keep_last": 1}, eval={"every": 6})
+    recipe["train"].update(max_steps=6, zero_stage=zero_stage, precision=precision, grad_accum=accum)
+    rc, res, err = run(home, recipe)
+    assert rc == 0, err[-4000:]
+    losses = [loss for _, loss in step_losses(home / "runs" / name)]
+    assert len(losses) == 6 and losses[-1] < losses[0], losses
+    assert (home / "runs" / name / "final" / "model.safetensors").is_file()

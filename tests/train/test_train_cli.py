@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
+from train_helpers import notes as _notes
+
 RECIPE = Path(__file__).resolve().parents[2] / "appliance" / "recipes" / "tiny_llama_full.yaml"
-_VOCAB = ("fever cough asthma inhaler vitals lungs fluids pressure amoxicillin allergies headache fatigue "
-          "nausea rash sutures wound dressing glucose insulin dosage discharge follow review stable improved "
-          "worsened mild severe chronic acute left right bilateral oral daily twice weekly pain denies reports "
-          "presents history plan exam normal clear tender swelling").split()
-
-
-def _notes(n: int) -> list[str]:
-    rng = random.Random(3)
-    return [" ".join(rng.choice(_VOCAB) for _ in range(rng.randint(40, 80))) + f" note {i} ." for i in range(n)]
 
 
 def test_train_from_vault_via_cli(home, keys, passphrase_file, cli, tmp_path):

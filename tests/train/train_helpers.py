@@ -4,6 +4,7 @@ DeepSpeed's launcher) as its own process group, so a test can kill -9 the whole 
 from __future__ import annotations
 
 import json
+import random
 import os
 import signal
 import subprocess
@@ -93,3 +94,15 @@ def weights(final_dir: Path) -> dict:
     from safetensors.numpy import load_file
 
     return load_file(str(final_dir / "model.safetensors"))
+
+
+_VOCAB = ("fever cough asthma inhaler vitals lungs fluids pressure amoxicillin allergies headache fatigue "
+          "nausea rash sutures wound dressing glucose insulin dosage discharge follow review stable improved "
+          "worsened mild severe chronic acute left right bilateral oral daily twice weekly pain denies reports "
+          "presents history plan exam normal clear tender swelling").split()
+
+
+def notes(n: int) -> list[str]:
+    """Varied synthetic notes (no PHI) that survive the vault's near-duplicate filter."""
+    rng = random.Random(3)
+    return [" ".join(rng.choice(_VOCAB) for _ in range(rng.randint(40, 80))) + f" note {i} ." for i in range(n)]

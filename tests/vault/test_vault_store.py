@@ -149,3 +149,26 @@ def test_audit_entries_have_no_text(filled, home):
     for action in (b"vault.ingest", b"vault.ingest.batch", b"vault.show", b"vault.verify"):
         assert action in log
     assert text[:30].encode() not in log
+
+
+def test_failing_shred_hook_does_not_undo_the_shred(filled):
+    v, ra, _ = filled
+
+    def broken(ids):
+        raise RuntimeError("registry unavailable")
+
+    on_shred.append(broken)
+    try:
+        res = v.shred(record_id=ra.record_ids[2])
+    finally:
+        on_shred.remove(broken)
+    assert res["count"] == 1 and any("registry unavailable" in e for e in res["hook_errors"])
+    assert v.get(ra.record_ids[2]).state == "shredded"
+
+
+def test_list_since_and_states(filled):
+    v, ra, _ = filled
+    assert len(v.list_records(since="2000-01-01")) == 10
+    assert v.list_records(since="2999-01-01") == []
+    assert len(v.list_records(state=None)) == 10
+    assert v.list_records(state="shredded") == []
