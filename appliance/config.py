@@ -90,19 +90,20 @@ class ScrubSection(Strict):
 class VaultSection(Strict):
     """Vault and ingest settings (owned by appliance.vault and appliance.curate)."""
 
-    chunk_size: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
+    chunk_size: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)  # AEAD chunk (plaintext bytes)
     jsonl_text_field: str = "text"
     csv_text_column: str = "text"
     max_file_bytes: int = Field(default=1 << 30, ge=1)
-    max_record_chars: int = Field(default=200_000, ge=1)
+    max_record_chars: int = Field(default=200_000, ge=1)  # also bounds a line/field read (4 bytes per char)
     min_record_chars: int = Field(default=20, ge=0)
     max_symbol_ratio: float = Field(default=0.35, ge=0.0, le=1.0)
     max_repeated_line_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
     min_latin_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
-    dedup_threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    dedup_threshold: float = Field(default=0.8, gt=0.0, le=1.0)  # estimated Jaccard of word shingles
+    # num_perm and shingle are fixed in the catalog at its first ingest (older signatures must stay comparable)
     dedup_num_perm: int = Field(default=128, ge=16, le=1024)
     dedup_shingle: int = Field(default=5, ge=1, le=32)
-    batch_records: int = Field(default=500, ge=1)
+    batch_records: int = Field(default=500, ge=1)  # records per atomic commit (and per scrub call)
 
 
 class GateSection(Strict):

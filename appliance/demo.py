@@ -42,8 +42,15 @@ class DemoContext:
 
 # (stage name, "module:function").  Later issues append theirs.
 STAGES: list[tuple[str, str]] = [
-    ("init", "appliance.keys.demo_stage:demo_stage"),
-    ("audit", "appliance.audit.demo_stage:demo_stage"),
+    ("init", "appliance.keys.demo_stage:demo_stage"),  # home, keys, recovery key
+    ("audit", "appliance.audit.demo_stage:demo_stage"),  # entries, signed checkpoint, verify, export
+    ("host", "appliance.bundle.demo_stage:demo_stage"),  # doctor + harden check (report only)
+    ("ingest", "appliance.vault.demo_stage:demo_stage"),  # scrub → filter → dedup → encrypt month 1
+    ("train", "appliance.train.demo_stage:demo_stage"),  # 2 ranks, kill -9, --resume
+    ("register", "appliance.registry.demo_stage:demo_stage"),  # registry version, eval, champion
+    ("export", "appliance.export.demo_stage:demo_stage"),  # GGUF → parity → sign → verify → generate
+    ("retrain", "appliance.retrain.demo_stage:demo_stage"),  # month 2 + replay, gate, lineage
+    ("report", "appliance.report.demo_stage:demo_stage"),  # the compliance officer's HTML report
 ]
 
 

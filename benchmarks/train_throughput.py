@@ -43,7 +43,8 @@ PEER = textwrap.dedent('''
     """The peer: transformers' Trainer with the appliance run's DeepSpeed config, model and data."""
     import json, sys, time
     from pathlib import Path
-    sys.path.insert(0, sys.argv[4])
+    argv = [a for a in sys.argv[1:] if not a.startswith("--local_rank")]  # the launcher adds --local_rank=N
+    sys.path.insert(0, argv[3])
     import numpy as np, torch
     import deepspeed.ops
     deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False  # same comm path as the appliance (gloo)
@@ -51,10 +52,10 @@ PEER = textwrap.dedent('''
     from appliance.train import tokenizer as tokmod
     from appliance.train.data import InMemorySource, build_manifest, tokenize_split
     from appliance.train.engine import ds_config
-    sys.path.insert(0, sys.argv[4] + "/benchmarks")
+    sys.path.insert(0, argv[3] + "/benchmarks")
     from train_throughput import corpus
 
-    run_dir, n_records, out_path = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    run_dir, n_records, out_path = Path(argv[0]), int(argv[1]), Path(argv[2])
     recipe = json.loads((run_dir / "recipe.json").read_text())
     t = recipe["train"]
     world = int(__import__("os").environ["WORLD_SIZE"])

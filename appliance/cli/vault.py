@@ -83,7 +83,9 @@ def ingest_cmd(
 @app.command("ls")
 def ls_cmd(
     source: Annotated[Optional[list[str]], typer.Option("--source", help="Source name or glob (repeatable).")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Only records ingested at/after this ISO date.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only records ingested at/after this ISO date.")] = (
+        None
+    ),
     shredded: Annotated[bool, typer.Option("--shredded", help="List shredded tombstones instead.")] = False,
     passphrase_file: PassphraseFileOpt = None,
     json_out: JsonOpt = False,

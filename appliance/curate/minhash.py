@@ -1,10 +1,12 @@
 """MinHash signatures and LSH banding in numpy (our own; datasketch is only the benchmark peer).
 
-- Shingles are word k-grams of the lower-cased text (ASCII punctuation splits words).  Each word is hashed once with keyed BLAKE2b (8 bytes);
-  a k-gram's hash is a polynomial combination of its word hashes computed vectorised in numpy (uint64
-  wrap-around), folded to 32 bits.  Keying matters: the vault stores signatures and band keys in its catalog,
-  and unkeyed hashes of a short text (fewer than k words → one shingle) could be confirmed by a dictionary
-  attack.  With a key derived from the master key the stored hashes reveal nothing without unlocking.
+- Shingles are word k-grams of the lower-cased text (ASCII punctuation splits words).  Each word is hashed
+  once with keyed BLAKE2b (8 bytes); a k-gram's hash is a polynomial combination of its word hashes computed
+  vectorised in numpy (uint64 wrap-around), folded to 32 bits.
+- Keying matters: the vault stores signatures and band keys in its catalog, and unkeyed hashes of a short
+  text (fewer than k words → a single shingle, so one band key pins the whole text) could be confirmed by a
+  dictionary attack ("was 'HIV positive, J. Smith' ingested?").  With a key derived from the master key the
+  stored hashes reveal nothing without unlocking; what remains visible is only which records are similar.
 - Permutations are multiply-shift universal hashes ``(a·h + b mod 2^64) >> 32`` (``a`` odd), 32-bit like
   datasketch's, with ``a, b`` drawn from a fixed seed so signatures are stable across runs.
 - Band parameters are chosen like datasketch's ``_optimal_param`` (minimise weighted false-positive and

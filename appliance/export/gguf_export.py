@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +54,9 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         PARITY_FILE, REFERENCE_FILE, ArtifactBuilder, registry_facts, source_facts, write_json,
     )
     from appliance.export.gguf_writer import write_gguf
-    from appliance.export.parity import BackgroundReference, gguf_parity, llama_side, raise_if_failed
+    from appliance.export.parity import (
+        BackgroundReference, gguf_parity, llama_side, raise_if_failed, torch_reference,
+    )
     from appliance.export.source import resolve_source
 
     if qtype not in GGUF_TYPES:
@@ -61,7 +65,9 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
     background = None
     try:
         b = ArtifactBuilder("gguf", qtype, src.version or src.path.name, out_dir=out_dir, home=home)
-        background = BackgroundReference(src.path) if parity else None
+        # A fresh CLI process overlaps the PyTorch reference (mostly importing transformers) with the writer;
+        # a process that has transformers loaded already (tests, the demo) computes it in-process, cheaper.
+        background = BackgroundReference(src.path) if parity and "transformers" not in sys.modules else None
         target = b.path(MODEL_FILE)
         name = src.version or src.path.name
         if qtype == "q4_k_m":
@@ -73,11 +79,15 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         else:
             summary = write_gguf(src.path, target, qtype, src.config, name=name)
         facts = {**summary, **gguf_inventory(target)}
+        log.info("gguf written: %.1fs", time.perf_counter() - b.started)
         source = source_facts(src)  # hashes the source weights while the reference process works
         result = None
         if parity:
             ours = llama_side(target)  # llama.cpp's half of the check also overlaps with PyTorch's
-            reference, background = background.result(), None
+            log.info("llama.cpp side of parity done: %.1fs", time.perf_counter() - b.started)
+            reference = background.result() if background is not None else torch_reference(src.path)
+            background = None
+            log.info("PyTorch reference ready: %.1fs", time.perf_counter() - b.started)
             result = gguf_parity(src.path, target, qtype, reference_out=b.path(REFERENCE_FILE), reference=reference,
                                  llama=ours)
             write_json(b.path(PARITY_FILE), result)

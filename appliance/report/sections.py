@@ -467,7 +467,10 @@ def models(d: dict, figs: dict) -> str:
     )
     parts.append(
         '<p class="note">Record-level lineage: <span class="mono">appliance models lineage VERSION --json</span>; '
-        'which versions saw a record: <span class="mono">appliance models trained-on --record ID</span>.</p>'
+        'which versions saw a record: <span class="mono">appliance models trained-on --record ID</span>. '
+        "Each version's files are signed: in <span class=\"mono\">models/VERSION/</span>, "
+        '<span class="mono">openssl dgst -sha256 -verify signing.pub.pem -signature MANIFEST.sig MANIFEST.json</span> '
+        "then compare each file's sha256 with MANIFEST.json.</p>"
     )
     parts.append("<h3>Model events in this period</h3>")
     parts.append(

@@ -154,6 +154,7 @@ class Lexicon:
     clinical: frozenset[str]
     english_common: frozenset[str]  # lower-case: the 3,000 most frequent English words
     english_vocab: frozenset[str]  # lower-case: the 25,000 most frequent English words
+    english_top: frozenset[str]  # lower-case: the 1,000 most frequent English words
 
 
 def _census(fname: str, limit: int | None = None) -> list[str]:
@@ -210,6 +211,7 @@ def lexicon() -> Lexicon:
     states = ({s.lower() for s in US_STATES.values()} | {s.lower() for s in US_STATES}) - {"new york"}
     english: set[str] = set()
     vocab: set[str] = set()
+    vocab_list: list[str] = []
     try:
         from wordfreq import top_n_list
 
@@ -234,4 +236,5 @@ def lexicon() -> Lexicon:
         clinical=frozenset(clinical),
         english_common=frozenset(english),
         english_vocab=frozenset(vocab),
+        english_top=frozenset(vocab_list[:1000]) if vocab else frozenset(),
     )

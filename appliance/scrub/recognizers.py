@@ -102,8 +102,8 @@ class DateRecognizer(ClinicalRecognizer):
             for m in rx.finditer(v):
                 s, e = _strip(v, *_span(m))
                 word = v[s:e].split()[0].lower().rstrip(".")
-                # "may 3 tabs", "march 2 miles": in a lower-case note a bare 'may'/'march' + small number is a verb
-                if note.mode == LOWER and word in ("may", "march") and not re.search(r"\d{4}|\d(?:st|nd|rd|th)|,", v[s:e]):
+                # "may 2 tabs", "march 2 miles": in a lower-case note 'may'/'march' + a quantity is a verb
+                if note.mode == LOWER and word in ("may", "march") and _UNIT_AFTER.match(v, e):
                     continue
                 out.append(Entity(s, e, "DATE", 0.95))
         for m in P.DATE_NUMERIC.finditer(v):
@@ -238,7 +238,7 @@ _UNIT_AFTER = re.compile(
 
 def _label_regex(labels: Iterable[str]) -> re.Pattern:
     alt = "|".join(sorted(labels, key=len, reverse=True))
-    return re.compile(rf"(?<![\w])(?:{alt})(?![a-z]){P.LABELED_VALUE}", re.IGNORECASE)
+    return re.compile(rf"(?<![\w])(?:{alt})\.?(?![a-z]){P.LABELED_VALUE}", re.IGNORECASE)
 
 
 class LabeledIdRecognizer(ClinicalRecognizer):
@@ -357,6 +357,73 @@ _GEO_PREP = re.compile(
 )
 
 
+_ZIP_LABELED = re.compile(r"(?i)\b(?:zip|zip\s*code|zipcode|postal\s*code|postcode|post\s*code|plz|cap)\s*[:#]?\s*((?-i:[A-Z]{0,2}[- ]?)\d{3,5}(?:[ -]\d{2,4}|[ ]?(?-i:[A-Z]{2}))?)\b")
+_UNI_CAP = r"[A-ZÀ-ÖØ-ÞĀ-ſ]"
+_ADDR_ANCHOR = re.compile(
+    r"\b(?:Apt|Apartment|Suite|Ste|Unit)\.?\s*#?\s*\d+[A-Za-z]?\b"
+    r"|\b(?:P\.?\s*O\.?\s*Box|PSC|CMR)\s+\d+"
+    # "Koskikatu 25", "Præstevænget 15", "ul. Miła 53": a capitalised street word then a house number
+    rf"|\b\d{{1,6}}\s+(?:\d{{1,5}}\s+)?(?:ul\.\s+|C/\s*)?{_UNI_CAP}[^\W\d_]+(?:[ -](?:{_UNI_CAP}[^\W\d_]*|de|la|del|da|do|dos|van|von|der|den)){{0,4}}\s+\d{{1,4}}[A-Za-z]?\b"
+)
+_BLOCK_TOKEN = re.compile(rf"\s*(?:,|\n|>)?\s*(?:{_UNI_CAP}[^\W\d_'’.]*(?:['’][^\W\d_]+)?\.?|\d{{1,6}}(?:-\d{{1,4}})?|[A-Z]{{2}}(?=[\s,]|$)|de|la|del|da|do|nad|van|von|nan|\([A-Z][a-z]+\))")
+_STOP_LOWER = re.compile(r"\s*[a-z]")
+
+
+def _address_blocks(note: Note, found: list[Entity]) -> list[Entity]:
+    """Grow an address anchor (unit, PO box, street + number) over the capitalised words and numbers around
+    it: the city, region, postcode and country lines of addresses in any national format."""
+    v = note.view
+    L = lexicon()
+    out = []
+    for m in _ADDR_ANCHOR.finditer(v):
+        s, e = m.span()
+        # rightwards: up to 8 more address tokens, not across a sentence end or a "Label:" line
+        n = 0
+        while n < 8:
+            t = _BLOCK_TOKEN.match(v, e)
+            if not t or t.end() == e:
+                break
+            seg = v[e : t.end()]
+            word = seg.strip(" ,>\n").rstrip(".").lower()
+            if "\n" in seg and re.match(r"\s*\S+:", v[t.start() :].lstrip(" ,>\n")):
+                break
+            if v[e - 1 : e] == "." and not re.search(r"(?i)(?:apt|ste|st|ave|rd|dr|no|ul|box|\b[a-z])\.$", v[max(s, e - 5) : e]):
+                break  # a full stop ends the address unless it closes an abbreviation
+            if word in L.clinical or (word in L.english_common and word not in L.countries and word not in ("de", "la")) or _looks_like_month(word):
+                break
+            e = t.end()
+            n += 1
+        # leftwards: a house number or street words directly before a unit ("24 Clarke Avenue Apt. 805")
+        k = 0
+        while k < 5:
+            lm = re.search(rf"(?:{_UNI_CAP}[^\W\d_'’]*\.?|\d{{1,6}})[ ,]*\s*$", v[max(0, s - 40) : s])
+            if not lm:
+                break
+            ns = max(0, s - 40) + lm.start()
+            word = v[ns:s].strip(" ,").rstrip(".").lower()
+            if word in L.clinical or word in L.english_common or ns == s:
+                break
+            s = ns
+            k += 1
+        s, e = _strip(v, s, e)
+        if e - s > 3:
+            out.append(Entity(s, e, "LOCATION", 0.7))
+    return out
+
+
+_STREET_CI = re.compile(P.STREET.pattern, re.IGNORECASE)
+_UNIT_CI = re.compile(P.UNIT.pattern, re.IGNORECASE)
+_RESIDENCE = re.compile(
+    r"\b(?:resides|residing|lives|living|moved|relocated|born|raised|grew\s+up|travel(?:ed|led)|visiting|home)\s+"
+    rf"(?:in|to|from|near|at)\s+(?:the\s+)?(?P<p>{_UNI_CAP}[^\W\d_'’]+(?:['’]s)?(?:[ -]{_UNI_CAP}[^\W\d_'’]+){{0,2}})",
+    re.IGNORECASE,
+)
+_EMPLOYER = re.compile(
+    rf"\b(?:works\s+(?:at|for)|working\s+(?:at|for)|employed\s+(?:at|by)|employer\s*:?|job\s+at|retired\s+from)\s+(?:the\s+)?"
+    rf"(?P<p>{_UNI_CAP}[\w'’&.-]*(?:(?:,\s+|\s+and\s+|\s+&\s+|\s+|-){_UNI_CAP}[\w'’&.-]*){{0,5}})",
+)
+
+
 class AddressRecognizer(ClinicalRecognizer):
     """Street addresses (US and common foreign forms), PO boxes, city + state, counties, ZIP codes, cities."""
 
@@ -367,10 +434,11 @@ class AddressRecognizer(ClinicalRecognizer):
         v = note.view
         L = lexicon()
         out = []
-        street_rx = re.compile(P.STREET.pattern, re.IGNORECASE) if note.mode == LOWER else P.STREET
+        street_rx = _STREET_CI if note.mode == LOWER else P.STREET
+        unit_rx = _UNIT_CI if note.mode == LOWER else P.UNIT
         for m in street_rx.finditer(v):
             s, e = m.start(), m.end()
-            tail = P.UNIT.match(v, e)
+            tail = unit_rx.match(v, e)
             if tail:
                 e = tail.end()
             words = v[s:e].split()
@@ -411,7 +479,21 @@ class AddressRecognizer(ClinicalRecognizer):
             before = v[max(0, m.start() - 30) : m.start()]
             if P.ZIP_CONTEXT.search(before):
                 out.append(Entity(m.start(), m.end(), "ZIP", 0.9))
+        if note.mode != LOWER:
+            for m in _RESIDENCE.finditer(v):
+                if not m.group("p")[0].isupper():
+                    continue
+                s, e = _strip(v, *m.span("p"))
+                words = v[s:e].lower().split()
+                if words and words[0] not in L.clinical and words[0] not in L.states and words[0] not in L.countries:
+                    out.append(Entity(s, e, "LOCATION", 0.65))
+        for m in _EMPLOYER.finditer(v):
+            out.append(Entity(*_strip(v, *m.span("p")), "FACILITY", 0.6))
+        for m in _ZIP_LABELED.finditer(v):
+            out.append(Entity(m.start(1), m.end(1), "ZIP", 0.85))
         out += self._gazetteer_places(note)
+        if note.mode != LOWER:
+            out += _address_blocks(note, out)
         return out
 
     def _gazetteer_places(self, note: Note) -> list[Entity]:
@@ -462,7 +544,7 @@ _FACILITY_LOWER_HEAD = re.compile(
     r"\b(?:(?:St\.?|Mt\.?|Saint|Mount)\s+)?(?:[A-Z][\w'’&.-]*\s+){1,3}(?:(?:downtown|main|satellite|outpatient|inpatient|community|county|general|medical|med|health|cancer|heart|dialysis|rehab|urgent\s+care|primary\s+care|family)\s+)?"
     r"(?:clinic|hospital|medical\s+center|med\s+center|health\s+center|office|facility|practice|ER|ED|campus|center|centre|infirmary|hospice|nursing\s+home|rehab|lab|pharmacy)\b"
 )
-_CAP_PHRASE = re.compile(r"(?:(?:St\.?|Mt\.?|Saint|Mount)\s+)?[A-Z][\w'’&.-]*(?:\s+(?:of\s+|the\s+|and\s+|&\s+)?[A-Z][\w'’&.-]*){0,4}")
+_CAP_PHRASE = re.compile(r"(?:(?:St\.?|Mt\.?|Saint|Mount)\s+)?[A-Z][\w'’&-]*(?:\s+(?:of\s+|the\s+|and\s+|&\s+)?[A-Z][\w'’&-]*){0,4}")
 _NOT_PLACE_WORDS = frozenset(
     """the a an this that these those his her their its our my your i we he she they it mon tue wed thu fri sat sun
     monday tuesday wednesday thursday friday saturday sunday am pm noon night baseline bedside rest risk least most
@@ -515,7 +597,7 @@ class FacilityRecognizer(ClinicalRecognizer):
                 continue
             s, e = _strip(v, *_span(m))
             words = [w.strip(".,'’").lower() for w in v[s:e].split()]
-            if not words or words[0] in _NOT_PLACE_WORDS or all(
+            if not words or words[0] in _NOT_PLACE_WORDS or words[0] in L.clinical or all(
                 w in L.clinical or w in _NOT_PLACE_WORDS or w in ("of", "the", "and", "&") for w in words
             ):
                 continue
@@ -583,12 +665,14 @@ def _is_name_word(w: str, *, strict: bool, continuation: bool = False) -> bool:
     if lw in _STOP_AFTER_NAME or lw in _NOT_PLACE_WORDS or _looks_like_month(lw):
         return False
     if continuation and w[:1].isupper() and not w.isupper():
+        if lw in EPONYMS:
+            return True  # "Dr. Parkinson": the caller still rejects "Parkinson disease"
         if lw in L.clinical and lw not in L.surnames and not (len(lw) <= 4 and w[1:].islower()):
             return False  # "Doe" after "Jane" is a surname even though DOE is dyspnea on exertion
         return (
             lw in L.first_names
             or lw in L.common_surnames
-            or (lw in AMBIGUOUS_NAME_WORDS and lw in L.surnames)  # "Michael Brown", "Dr. Ward"
+            or (lw in L.surnames and lw not in L.english_top)  # "Michael Brown", "Dr. Ward", "Michael York"
             or lw not in L.english_common
         )
     if lw in L.clinical:
@@ -683,7 +767,9 @@ class NameRecognizer(ClinicalRecognizer):
             first = txt.split()[0]
             weak = bool(re.match(r"(?:per|by|to|cc|call|called|contact|pt|patient|name|np|rn|md|provider|physician|nurse|doctor|consult|hi|hello|dear|thanks|thank you|this is|with)\b", trig))
             cap = first[0].isupper()
-            if lower or note.mode == UPPER or weak or not cap:
+            if not weak and cap and not lower and note.mode != UPPER and first.lower() in AMBIGUOUS_NAME_WORDS:
+                add_tokens(m.start("n"), txt, 0.75, after_title=True)  # "Mother April", "wife Grace"
+            elif lower or note.mode == UPPER or weak or not cap:
                 # lower-case names, weak triggers and caps notes need the gazetteer
                 if first.lower().strip(".") not in L.first_names and first.lower().strip(".") not in L.surnames:
                     continue

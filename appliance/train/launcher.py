@@ -73,6 +73,8 @@ def launch(plan_path: Path, run_dir: Path, *, nproc: int, hostfile: str | None, 
         env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     env.pop("CUDA_VISIBLE_DEVICES", None) if not on_gpu else None
     env.update(extra_env or {})
+    if hostfile:
+        _write_deepspeed_env(run_dir, env, on_gpu)
     cmd = command(plan_path, nproc=nproc, hostfile=hostfile, master_port=master_port or free_port())
     proc = subprocess.Popen(cmd, env=env, cwd=str(run_dir), stdout=sys.stderr.fileno(), pass_fds=())
     try:
@@ -89,3 +91,20 @@ def launch(plan_path: Path, run_dir: Path, *, nproc: int, hostfile: str | None, 
             f"training failed: a rank exited with code {rc}",
             hint="see the rank output above; fix the cause, then: appliance train --config R.yaml --resume",
         )
+
+
+def _write_deepspeed_env(run_dir: Path, env: dict[str, str], on_gpu: bool) -> None:
+    """Variables DeepSpeed's multi-node runner exports to the other hosts (it reads ``./.deepspeed_env``).
+
+    Ranks there cannot read this host's memory channel; they decrypt the vault themselves, so they get the
+    *path* of the passphrase file (never the passphrase or a key) and the home.  The run dir, the vault and
+    the passphrase file must be on storage every host mounts at the same path.
+    """
+    from appliance._internal.atomic import atomic_write
+
+    names = ["APPLIANCE_HOME", "APPLIANCE_PASSPHRASE_FILE", "TORCH_EXTENSIONS_DIR", "HF_HUB_OFFLINE",
+             "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM"]
+    lines = [f"{k}={env[k]}" for k in names if env.get(k)]
+    if not on_gpu:
+        lines.append("DS_ACCELERATOR=cpu")
+    atomic_write(run_dir / ".deepspeed_env", "".join(x + "\n" for x in lines))

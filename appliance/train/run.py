@@ -160,7 +160,11 @@ def train(
                 shutil.rmtree(tok_dir, ignore_errors=True)
                 vocab = recipe.model.init.vocab_size or default_vocab_size(recipe.model.init.preset)
                 train_ids = [r["id"] for r in manifest["records"] if r["split"] == "train"]
-                tok = tokmod.train_bpe((source.read_text(i) for i in train_ids), vocab, tok_dir)
+                # Decrypted in this thread (the vault's SQLite handle is thread-bound; the BPE trainer pulls
+                # from its iterator on another thread), held in memory only.
+                texts = [source.read_text(i) for i in train_ids]
+                tok = tokmod.train_bpe(texts, vocab, tok_dir)
+                del texts
             else:
                 tok = tokmod.load(tok_dir)
             bos, eos, pad = tokmod.special_ids(tok)
@@ -191,6 +195,7 @@ def train(
             "model_config_dir": str(model_cfg_dir) if model_path is None else None,
             "model_path": str(model_path) if model_path else None,
             "resume_from": str(resume_from) if resume_from else None,
+            "home": str(home.root),
             "audit_home": str(home.root) if audit else None,
             "progress": progress,
             "t0": t0,

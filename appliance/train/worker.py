@@ -52,7 +52,7 @@ def _load_data(plan: dict):
     from appliance.keys import unlock_home
     from appliance.vault import Vault
 
-    home = Home(Path(plan["audit_home"]))
+    home = Home(Path(plan["home"]))
     keys = unlock_home(home, read_passphrase(None))
     source = VaultSource(Vault.open(home, keys), plan["recipe"]["data"]["sources"])
     manifest = build_manifest(source.list_records(), plan["recipe"]["data"]["heldout_fraction"])

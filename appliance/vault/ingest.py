@@ -252,8 +252,9 @@ def ingest(
 
     Per-file problems never raise: they are listed in ``report.errors`` (``report.failed`` is then true).
     ``progress(event, info)`` receives ``start`` (``total_bytes``), ``advance`` (``bytes`` of input
-    consumed), ``file`` (``path``, ``error`` or None) and ``batch`` (``kept`` so far) events.  ``scrubber`` is a factory returning a context manager that yields an object with
-    ``scrub_batch(texts)``; the default is :class:`appliance.scrub.Scrubber` keyed by this home.
+    consumed), ``file`` (``path``, ``error`` or None) and ``batch`` (``kept`` so far) events.
+    ``scrubber`` is a factory returning a context manager that yields an object with ``scrub_batch(texts)``;
+    the default is :class:`appliance.scrub.Scrubber` keyed by this home (``keys.derive("scrub-surrogates")``).
     """
     if not _SOURCE_RE.match(source or ""):
         raise UsageError(

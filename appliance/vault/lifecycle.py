@@ -89,8 +89,8 @@ def shred(v: Vault, record_id: str | None = None, source: str | None = None) -> 
             for i in range(0, len(ids), 500):
                 part = ids[i : i + 500]
                 q = ",".join("?" * len(part))
-                c.execute(f"UPDATE records SET wrapped_key = NULL, raw_hash = NULL, state = 'shredded', shredded_at = ? "
-                          f"WHERE id IN ({q})", [now, *part])
+                c.execute("UPDATE records SET wrapped_key = NULL, raw_hash = NULL, state = 'shredded', "
+                          f"shredded_at = ? WHERE id IN ({q})", [now, *part])
                 c.execute(f"DELETE FROM signatures WHERE record_id IN ({q})", part)
                 c.execute(f"DELETE FROM lsh_bands WHERE record_id IN ({q})", part)
         v.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -322,7 +322,8 @@ class Vault:
         except UnicodeDecodeError:
             raise IntegrityError(f"record {rid}: plaintext is not UTF-8", hint="appliance vault verify") from None
         if not hmac.compare_digest(self.content_hash(text), row["sha256"]) or len(text) != row["n_chars"]:
-            raise IntegrityError(f"record {rid}: content does not match its catalog hash", hint="appliance vault verify")
+            raise IntegrityError(f"record {rid}: content does not match its catalog hash",
+                                 hint="appliance vault verify")
         return text
 
     # -- read API ------------------------------------------------------------------------------------------

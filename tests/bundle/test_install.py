@@ -100,30 +100,25 @@ def test_tampered_bundle_refused_nothing_changed(installed, build_test_bundle, v
 
 
 def test_upgrade_then_rollback_refused(installed, build_test_bundle, vendor):
+    from appliance.audit import read_entries
+    from appliance.home import Home
+    from appliance.keys import init_home
+
     prefix = installed["prefix"]
+    home = Home(prefix.parent / "home")
+    init_home(home, b"test passphrase", kdf_target_ms=1)  # an existing home: install and upgrade are audited
     new = build_test_bundle("0.2.0")
     app = str(prefix / "current" / "bin" / "appliance")
-    p = subprocess.run(
-        [
-            "unshare",
-            "-n",
-            app,
-            "--home",
-            str(prefix.parent / "home"),
-            "upgrade",
-            "--bundle",
-            str(new),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    cmd = ["unshare", "-n", app, "--home", str(home.root), "upgrade", "--bundle", str(new), "--json"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     result = json.loads(p.stdout)
     assert result["from"] == "0.1.0" and result["to"] == "0.2.0"
     assert (prefix / "current").resolve() == prefix / "versions" / "0.2.0"
     assert (prefix / "versions" / "0.1.0").is_dir()  # the previous version stays, untouched
+    audited = {e["action"]: e["object"] for e in read_entries(home)}
+    assert audited["bundle.install"]["version"] == "0.2.0" and audited["bundle.install"]["previous"] == "0.1.0"
+    assert audited["bundle.upgrade"]["to"] == "0.2.0"
 
     before = tree_state(prefix)
     old = installed["bundle"]

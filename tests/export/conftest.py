@@ -101,11 +101,12 @@ def build_tiny_model(arch: str, out_dir: Path, *, seed: int = 0, vocab_size: int
                           **common)
         model = Qwen2ForCausalLM(cfg)
     elif arch == "deepseek_v3":
+        # the trainer's deepseek preset shape (appliance/train/presets.py): q LoRA, small MLA ranks, 4 experts
         cfg = DeepseekV3Config(
             num_key_value_heads=4, moe_intermediate_size=32, n_shared_experts=1, n_routed_experts=4,
-            num_experts_per_tok=2, n_group=1, topk_group=1, first_k_dense_replace=1, kv_lora_rank=32,
-            q_lora_rank=None, qk_rope_head_dim=16, qk_nope_head_dim=32, v_head_dim=32, num_nextn_predict_layers=0,
-            tie_word_embeddings=bool(tie_embeddings), **common,
+            num_experts_per_tok=2, n_group=1, topk_group=1, first_k_dense_replace=1, routed_scaling_factor=1.0,
+            norm_topk_prob=True, q_lora_rank=32, kv_lora_rank=16, qk_rope_head_dim=8, qk_nope_head_dim=8,
+            v_head_dim=16, num_nextn_predict_layers=0, tie_word_embeddings=bool(tie_embeddings), **common,
         )
         model = DeepseekV3ForCausalLM(cfg)
         # random init leaves the router bias at zero; give it values so the bias path is exercised

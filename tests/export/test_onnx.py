@@ -67,4 +67,4 @@ def test_onnx_deepseek_v3_mla_moe(tiny_models, site, tmp_path):
     m = _export(tiny_models, site, "deepseek_v3", out)
     _check(m, out)
     # MLA: the cache holds the compressed latent (kv_lora_rank) and the shared rope key, one "head"
-    assert m["onnx"]["cache_shapes"][0] == {"key": ["batch", 1, "past", 32], "value": ["batch", 1, "past", 16]}
+    assert m["onnx"]["cache_shapes"][0] == {"key": ["batch", 1, "past", 16], "value": ["batch", 1, "past", 8]}

@@ -90,6 +90,24 @@ def test_report_over_populated_home(rich_home, tmp_path):
         assert {e["kind"] for e in d["models"]["evaluations"]} == {"eval", "gate"}
         assert 'alt="training loss per run"' in page
         assert res["models_flagged"] == [v]
+        # the openssl check the models section prints works on the version's signed manifest
+        mdir = home.model_dir(v)
+        p = subprocess.run(
+            [
+                "openssl",
+                "dgst",
+                "-sha256",
+                "-verify",
+                str(home.signing_pub_path),
+                "-signature",
+                str(mdir / "MANIFEST.sig"),
+                str(mdir / "MANIFEST.json"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert "Verified OK" in p.stdout, p.stderr
 
 
 def test_report_contains_no_phi(rich_home, tmp_path):

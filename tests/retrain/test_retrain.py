@@ -163,7 +163,9 @@ def test_broken_candidate_rejected_then_rollback(world, cli):
     champion = registry.champion(home)
     env = {"APPLIANCE_PASSPHRASE_FILE": str(world["pf"])}
     lr = world["promoted"]["plan"]["lr"]["peak_lr"] * 100
-    proc = cli("retrain", "--set", f"train.lr={lr}", "--no-phi", "--json", home=home, env=env)
+    # lr ×100 held for the whole run (a decayed tail lets a tiny under-trained model recover by luck)
+    broken = ("--set", f"train.lr={lr}", "--set", "train.schedule=constant")
+    proc = cli("retrain", *broken, "--no-phi", "--json", home=home, env=env)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     res = json.loads(proc.stdout)
     assert res["status"] == "rejected" and res["gate"]["reasons"]
@@ -172,7 +174,7 @@ def test_broken_candidate_rejected_then_rollback(world, cli):
     shown = json.loads(cli("models", "show", res["candidate"], "--json", home=home).stdout)
     assert shown["status"] == "rejected" and shown["status_reasons"] == res["gate"]["reasons"]
     # the same plan is not trained again: exit 0, nothing to do
-    again = cli("retrain", "--set", f"train.lr={lr}", "--no-phi", "--json", home=home, env=env)
+    again = cli("retrain", *broken, "--no-phi", "--json", home=home, env=env)
     assert again.returncode == 0 and json.loads(again.stdout)["status"] == "already-decided"
     # rollback restores the previous champion
     rb = cli("models", "rollback", "--json", home=home, env=env)
@@ -202,3 +204,44 @@ def test_shred_flags_models_and_exclude_shredded_plan(world, cli):
     plan = json.loads(proc.stdout)["plan"]
     assert plan["base"] is None and plan["lr"].get("from_scratch")  # every version descends from the tainted base
     assert plan["shredded_excluded"] == 0  # nothing of a from-scratch plan refers to the shredded record
+
+
+def test_resume_reuses_the_interrupted_plan(world, cli):
+    """A retrain interrupted after planning resumes the same plan (same run, same records) even when more
+    records arrived meanwhile; without --resume the new records make a new plan."""
+    from appliance.retrain import make_plan
+    from appliance.retrain.run import PLAN_FILE
+    from appliance.vault import Vault
+
+    home, keys = world["home"], world["keys"]
+    with Vault.open(home, keys) as v:
+        plan = make_plan(home, v, _settings(0.25))
+    assert not plan.nothing_new
+    run_dir = home.run_dir(plan.run_name)
+    run_dir.mkdir(parents=True)
+    (run_dir / PLAN_FILE).write_text(json.dumps(plan.to_dict()))  # what _execute writes before training
+    rc = world["rc"]
+    arrived = world["ingest"](rc.write_month(world["root"] / "d.jsonl", rc.MONTH_A, 10, 4), "month-d")
+    env = {"APPLIANCE_PASSPHRASE_FILE": str(world["pf"])}
+    resumed = json.loads(cli("retrain", "--resume", "--dry-run", "--json", home=home, env=env).stdout)
+    assert resumed["plan"]["run_name"] == plan.run_name
+    assert resumed["plan"]["counts"]["new_train"] == len(plan.new_train)
+    fresh = json.loads(cli("retrain", "--dry-run", "--json", home=home, env=env).stdout)
+    assert fresh["plan"]["run_name"] != plan.run_name
+    assert fresh["plan"]["counts"]["new_train"] + fresh["plan"]["counts"]["new_heldout"] == \
+        len(plan.new_train) + len(plan.new_heldout) + len(arrived)
+    shutil.rmtree(run_dir)
+
+
+def test_eval_version_on_its_manifest(world):
+    from appliance.evaluate import evaluate_version
+
+    home, keys = world["home"], world["keys"]
+    v = world["promoted"]["candidate"]
+    res = evaluate_version(home, keys, v, settings=GateSection(phi_samples=4, phi_tokens=32, memorization_records=8))
+    p = res["perplexity"]
+    assert p["records"] > 0 and set(p["by_source"]) <= {"month-a", "month-b"} and len(p["by_month"]) == 1
+    assert res["train_perplexity"] and res["gap"]["heldout_over_train"] is not None
+    assert res["memorization"]["train"]["records"] > 0 and res["phi"]["tokens"] == 128
+    stored = registry.get(home, v)["evaluations"]
+    assert stored[-1]["kind"] == "eval" and stored[-1]["result"]["perplexity"] == p

@@ -23,7 +23,7 @@ def test_train_from_vault_via_cli(home, keys, passphrase_file, cli, tmp_path):
     src.unlink()
 
     args = ["train", "--config", str(RECIPE), "--passphrase-file", str(passphrase_file), "--json",
-            "--set", "run.name=cli", "--set", "train.max_steps=4", "--set", "checkpoint.every=2",
+            "--set", "run.name=cli", "--set", "train.max_steps=4", "--set", "train.warmup_steps=1", "--set", "checkpoint.every=2",
             "--set", "eval.every=4", "--set", "data.seq_len=32", "--set", "data.sources=['clinic-*']"]
     p = cli(*args, home=home)
     assert p.returncode == 0, p.stderr[-4000:]

@@ -17,13 +17,15 @@
     var controls = [];
     for (var i = 0; i < ncol; i++) {
       var th = document.createElement("th");
-      var values = {}, distinct = 0;
+      var values = {}, distinct = 0, longest = 0;
       rows.forEach(function (r) {
         var t = r.cells[i] ? r.cells[i].textContent.trim() : "";
+        longest = Math.max(longest, t.length);
         if (!Object.prototype.hasOwnProperty.call(values, t)) { values[t] = true; distinct += 1; }
       });
       var ctl;
-      if (distinct > 1 && distinct <= 25 && rows.length > distinct) {
+      // a drop-down for short categorical columns (action, user, outcome); free text elsewhere
+      if (distinct > 1 && distinct <= 25 && rows.length > distinct && longest <= 40) {
         ctl = document.createElement("select");
         var all = document.createElement("option");
         all.value = ""; all.textContent = "(all)";
