@@ -88,7 +88,7 @@ def build_checkpoint(d: Path, hidden: int, layers: int, vocab: int) -> Path:
 
 def run(cmd: list[str], env: dict) -> float:
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     dt = time.perf_counter() - t0
     if p.returncode != 0:
         sys.exit(f"command failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout[-2000:]}\n{p.stderr[-4000:]}")

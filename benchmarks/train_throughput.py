@@ -83,7 +83,7 @@ PEER = textwrap.dedent('''
         warmup_steps=t["warmup_steps"], lr_scheduler_type="cosine", logging_steps=10**6, save_strategy="no",
         report_to=[], dataloader_num_workers=0, seed=t["seed"], deepspeed=ds_config(recipe, world, False),
         use_cpu=not torch.cuda.is_available(), disable_tqdm=True)
-    Trainer(model=model, args=args, train_dataset=DS()).train()
+    Trainer(model=model, args=args, train_dataset=DS(), callbacks=[Clock()]).train()
     if int(__import__("os").environ.get("RANK", 0)) == 0:
         tokens = t["micro_batch_size"] * t["grad_accum"] * world * recipe["data"]["seq_len"]
         rates = [tokens / (b - a) for a, b in zip(times, times[1:])]
@@ -147,6 +147,8 @@ def main() -> int:
         "resume_seconds_to_first_step": resumed["seconds_to_first_step"],
         "resume_ttfs_ratio": round(resumed["seconds_to_first_step"] / fresh["seconds_to_first_step"], 3),
         "targets": {"throughput_ratio": ">= 1.0", "resume_ttfs_ratio": "<= 1.1"},
+        "fresh_startup": fresh.get("startup"),
+        "resume_startup": resumed.get("startup"),
     }
     if args.json:
         print(json.dumps(result, indent=2))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,8 +12,13 @@ from appliance.cli._common import JsonOpt, PassphraseFileOpt, console, emit, get
 app = typer.Typer(help="Export a model as a signed GGUF, ONNX or TensorRT artifact (with parity checks).",
                   no_args_is_help=True)
 
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Registry version (or 'champion') or an HF model directory.")]
-OutOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Artifact directory (default: the home's artifacts/<id>).", file_okay=False)]
+ModelOpt = Annotated[
+    str, typer.Option("--model", "-m", help="Registry version (or 'champion') or an HF model directory.")
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Artifact directory (default: the home's artifacts/<id>).", file_okay=False),
+]
 
 
 def register(root: typer.Typer) -> None:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from appliance.cli._common import JsonOpt, console, emit, get_home, kv_table
 
 PublicKeyOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--public-key", help="PEM public key to trust (default: the home's site keys).", dir_okay=False),
 ]
 
@@ -33,7 +33,9 @@ def _home_or_none():
 def verify_cmd(
     directory: Annotated[Path, typer.Argument(help="Artifact directory (model.gguf | model.onnx | model.engine).")],
     public_key: PublicKeyOpt = None,
-    parity: Annotated[bool, typer.Option("--parity", help="Also re-run the parity check stored in the artifact.")] = False,
+    parity: Annotated[
+        bool, typer.Option("--parity", help="Also re-run the parity check stored in the artifact.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Check an artifact's signature, every file hash and its structure; exit 0 (intact) or 3 (not)."""

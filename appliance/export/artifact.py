@@ -17,7 +17,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ class ArtifactBuilder:
     started: float = field(default_factory=time.perf_counter)
 
     def __post_init__(self) -> None:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.artifact_id = self.artifact_id or f"{_slug(self.source_name)}-{self.kind}-{self.fmt}-{stamp}"
         if self.out_dir is None:
             if self.home is None:
@@ -96,7 +96,7 @@ class ArtifactBuilder:
             "artifact_id": self.artifact_id,
             "kind": self.kind,
             "format": self.fmt,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "appliance_version": __version__,
             "source": source,
             "registry": registry,

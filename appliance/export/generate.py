@@ -6,8 +6,9 @@ that fails it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from appliance.errors import UsageError
 from appliance.home import Home

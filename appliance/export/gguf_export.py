@@ -51,11 +51,20 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
                 parity: bool = True) -> dict:
     """Export ``model`` (registry version or HF dir) as a signed GGUF artifact; returns its manifest."""
     from appliance.export.artifact import (
-        PARITY_FILE, REFERENCE_FILE, ArtifactBuilder, registry_facts, source_facts, write_json,
+        PARITY_FILE,
+        REFERENCE_FILE,
+        ArtifactBuilder,
+        registry_facts,
+        source_facts,
+        write_json,
     )
     from appliance.export.gguf_writer import write_gguf
     from appliance.export.parity import (
-        BackgroundReference, gguf_parity, llama_side, raise_if_failed, torch_reference,
+        BackgroundReference,
+        gguf_parity,
+        llama_side,
+        raise_if_failed,
+        torch_reference,
     )
     from appliance.export.source import resolve_source
 

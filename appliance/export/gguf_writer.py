@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -132,9 +132,9 @@ def _plan_dense(plan: _Plan, w, cfg: dict, arch: str) -> None:
             continue
         fn = None
         if arch == "llama" and re.search(r"self_attn\.q_proj\.(weight|bias)$", hf):
-            fn = lambda a: _permute_rope(a, n_head)  # noqa: E731
+            fn = lambda a: _permute_rope(a, n_head)
         elif arch == "llama" and re.search(r"self_attn\.k_proj\.(weight|bias)$", hf):
-            fn = lambda a: _permute_rope(a, n_kv)  # noqa: E731
+            fn = lambda a: _permute_rope(a, n_kv)
         plan.direct(hf, out, fn)
 
 
@@ -200,9 +200,9 @@ def _plan_deepseek(plan: _Plan, w, cfg: dict) -> None:
             continue
         fn = None
         if needs_rope_perm and re.search(r"self_attn\.(q_proj|q_b_proj)\.weight$", hf):
-            fn = lambda a: _permute_rope_tail(a, n_head, nope + rope, rope)  # noqa: E731
+            fn = lambda a: _permute_rope_tail(a, n_head, nope + rope, rope)
         elif needs_rope_perm and hf.endswith("kv_a_proj_with_mqa.weight"):
-            fn = lambda a: np.concatenate([a[:kv_rank], _permute_rope(a[kv_rank:], 1)])  # noqa: E731
+            fn = lambda a: np.concatenate([a[:kv_rank], _permute_rope(a[kv_rank:], 1)])
         plan.direct(hf, out, fn, keep_f32=out.endswith("ffn_gate_inp.weight"))
     for bid in range(first_dense, n_layer):
         _plan_experts(plan, bid, n_exp)

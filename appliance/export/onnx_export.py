@@ -209,7 +209,7 @@ def check_onnx_structure(directory: Path, facts: dict) -> dict:
     try:
         onnx.checker.check_model(str(path))
         m = onnx.load(str(path), load_external_data=False)
-    except Exception as e:  # checker/protobuf raise assorted errors on a damaged file
+    except Exception as e:  # noqa: BLE001 - checker/protobuf raise assorted errors on a damaged file
         raise IntegrityError(f"{MODEL_FILE} is not a valid ONNX model ({type(e).__name__}: {str(e)[:200]})",
                              hint="do not use this artifact; re-export it") from None
     ins = [i.name for i in m.graph.input]
@@ -230,7 +230,12 @@ def export_onnx(model: str, *, home: Home | None, signer: Any, out_dir: Path | N
     import onnx
 
     from appliance.export.artifact import (
-        PARITY_FILE, REFERENCE_FILE, ArtifactBuilder, registry_facts, source_facts, write_json,
+        PARITY_FILE,
+        REFERENCE_FILE,
+        ArtifactBuilder,
+        registry_facts,
+        source_facts,
+        write_json,
     )
     from appliance.export.gguf_export import _parity_summary, audit_export
     from appliance.export.parity import raise_if_failed

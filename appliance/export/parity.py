@@ -49,7 +49,7 @@ TOP_K_REFERENCE = 32
 
 def _require_llama_cpp():
     try:
-        import llama_cpp  # noqa: F401
+        import llama_cpp
     except ImportError:
         raise MissingComponent("llama-cpp-python is not installed",
                                hint="pip install the llama-cpp-python wheel from the install bundle") from None
@@ -140,7 +140,7 @@ class BackgroundReference:
 
         self._tmp = Path(tempfile.mkdtemp(prefix="appliance-parity-"))
         self._out = self._tmp / "reference.npz"
-        self._err = open(self._tmp / "stderr.log", "wb")
+        self._err = open(self._tmp / "stderr.log", "wb")  # noqa: SIM115 - lives as long as the child
         self._proc = subprocess.Popen([sys.executable, "-m", "appliance.export.parity", str(model_dir), str(self._out)],
                                       stdout=subprocess.DEVNULL, stderr=self._err)
 

@@ -12,10 +12,11 @@ import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Self
 
 from appliance.errors import InputError, UsageError
 from appliance.home import Home
@@ -139,10 +140,10 @@ class TensorReader:
             # numpy handles: no torch import for f32/f16 checkpoints; bf16 tensors go through torch (below)
             h = self._stack.enter_context(safe_open(str(model_dir / fn), framework="numpy"))
             self._files[id(h)] = model_dir / fn
-            for k in h.keys():
+            for k in h.keys():  # noqa: SIM118 - a safetensors handle is not iterable
                 self._where[k] = h
 
-    def __enter__(self) -> "TensorReader":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -50,8 +50,8 @@ def _require_tensorrt():
     try:
         import tensorrt as trt
     except ImportError:
-        raise MissingComponent("TensorRT is not installed", hint="pip install tensorrt (on a host with an NVIDIA GPU)") \
-            from None
+        raise MissingComponent("TensorRT is not installed",
+                               hint="pip install tensorrt (on a host with an NVIDIA GPU)") from None
     return trt
 
 

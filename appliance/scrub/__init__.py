@@ -30,19 +30,19 @@ _W: dict = {}
 
 def _init_worker(settings, secret: bytes) -> None:
     try:
+        import os
+
+        # one spaCy/BLAS thread per worker process: the processes are the parallelism
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        from appliance._internal import netguard
+
+        netguard.install()
         _load_worker(settings, secret)
     except BaseException as e:  # surfaced by _ping: a failing initializer would only say "BrokenProcessPool"
         _W["error"] = e
 
 
 def _load_worker(settings, secret: bytes) -> None:
-    import os
-
-    # one spaCy/BLAS thread per worker process: the processes are the parallelism
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from appliance._internal import netguard
-
-    netguard.install()
     from appliance.scrub.engine import DetectionEngine
     from appliance.scrub.surrogate import Surrogates
 
@@ -84,12 +84,18 @@ class Scrubber:
         self._pool = None
         if self.workers > 1:
             import multiprocessing as mp
+            import sys
+            import threading
             from concurrent.futures import ProcessPoolExecutor
 
-            # spawn, not fork: the caller may hold threads and open key material we must not duplicate
+            # fork a single-threaded caller after loading the model once (workers start in milliseconds and
+            # share its memory); spawn otherwise, since forking a threaded process can deadlock the child
+            method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
+            if method == "fork":
+                _load_worker(self.settings, self._secret)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=mp.get_context("spawn"),
+                mp_context=mp.get_context(method),
                 initializer=_init_worker,
                 initargs=(self.settings, self._secret),
             )

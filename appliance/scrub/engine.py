@@ -175,6 +175,11 @@ class DetectionEngine:
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 _SEGMENT_END = re.compile(r"(?<=[.!?;])\s+(?=\S)|\n+|\s{3,}|\s+>\s*")
+_CLINICAL_SHAPE = re.compile(
+    r"(?:itis|emia|aemia|ectomy|ostomy|otomy|osis|ology|ologist|pathy|plasty|scopy|scopic|gram|graphy|ase|ine|ide|"
+    r"ol|pril|sartan|statin|mab|nib|azole|cillin|mycin|floxacin|cycline|vir|pine|done|pam|lam|zepam|olol|ium|al|ic|"
+    r"ive|ary|ory|ous|ure|ment|tion|sion|ness|ing|ed|ly|er|s)$|^(?:tele|hyper|hypo|peri|post|pre|anti|intra|trans|sub|non)"
+)
 _INITIAL = re.compile(r"[:(\-•*>]\s*$|^\s*$")
 _CAP_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ][^\W\d_]+(?:['’-][^\W\d_]+)*")
 
@@ -216,7 +221,8 @@ def _segments_needing_ner(note: Note, ents: list[Entity]) -> list[tuple[int, int
                 if initial and w in L.english_common:
                     continue
             else:
-                if note.mode == UPPER or w in L.english_vocab or initial:
+                # unknown words: at a sentence start only if they do not look like clinical vocabulary
+                if note.mode == UPPER or w in L.english_vocab or (initial and _CLINICAL_SHAPE.search(w)):
                     continue
             need = True
             break

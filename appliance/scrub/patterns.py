@@ -41,7 +41,7 @@ DAY_ONLY = re.compile(
 )
 # a bare month with a temporal preposition: "in March", "since early June"
 MONTH_ALONE = re.compile(
-    rf"\b(?:in|since|during|until|till|through|of|early|late|mid-?|last|next|this|by|from|before|after|around)\s+((?:(?:early|late|mid-?|last|next|this)\s+)?(?:{MONTHS_FULL}|Sept|Dec|Nov|Oct|Aug|Feb))\b(?!\s*\d)"
+    rf"\b(?:in|since|during|until|till|through|of|early|late|mid-?|by|from|before|after|around)\s+((?:(?:early|late|mid-?|last|next|this)\s+)?(?:{MONTHS_FULL}|Sept|Dec|Nov|Oct|Aug|Feb))\b(?!\s*\d)"
     rf"|\b((?:last|next|this|past)\s+(?:{MONTHS_FULL}|Sept|Dec|Nov|Oct|Aug|Feb))\b(?!\s*\d)"
 )
 WEEKDAY = re.compile(
@@ -213,7 +213,7 @@ FACILITY_HEAD = (
     r"Dialysis(?:\s+Center)?|Family\s+(?:Practice|Medicine)|Medical\s+Group|Medical\s+Associates|Associates|Physicians|"
     r"Health|Medical|Center|Centre|Sanatorium|Sanitarium|Asylum|Psychiatric|Behavioral\s+Health|VA\s+Medical\s+Center|VAMC|"
     r"Pediatrics|Cardiology|Orthopedics|Oncology|Women'?s|University|College|School|Academy|Church|Shelter|Prison|Jail|"
-    r"Correctional\s+Facility|Manor|Gardens|Village|Villa|Lodge|House|Home|Residence|Pavilion|Tower|Towers|Campus|Wing"
+    r"Correctional\s+Facility|Office|Offices|Manor|Gardens|Village|Villa|Lodge|House|Home|Residence|Pavilion|Tower|Towers|Campus|Wing"
 )
 FACILITY = re.compile(
     rf"\b(?:(?:St\.?|Saint|Mt\.?|Mount|Our\s+Lady\s+of|The)\s+)?(?:[A-Z][\w'’&.-]*\s+(?:(?:of|and|&|the|for|at)\s+)?){{1,5}}(?:{FACILITY_HEAD})\b"

@@ -89,6 +89,9 @@ _DATE_TEXT_CS = [re.compile(p) for p in P.DATE_TEXT]
 _DATE_TEXT_CI = [re.compile(p, re.IGNORECASE) for p in P.DATE_TEXT]
 
 
+_WEEKDAY_ALONE = re.compile(r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b")
+
+
 class DateRecognizer(ClinicalRecognizer):
     """Every date element but the year: numeric, spelled, partial ("7/22", "on the 3rd"), holidays."""
 
@@ -134,6 +137,9 @@ class DateRecognizer(ClinicalRecognizer):
                 continue
             g = 1 if m.group(1) else 2
             out.append(Entity(m.start(g), m.end(g), "DATE", 0.7))
+        if note.mode != LOWER:
+            for m in _WEEKDAY_ALONE.finditer(v):
+                out.append(Entity(m.start(), m.end(), "DATE", 0.5))
         for m in P.WEEKDAY.finditer(v):
             # a weekday tied to the note's date ("last Friday") pins the calendar date
             g = 1 if m.group(1) else 2
@@ -169,6 +175,9 @@ def _digits(s: str) -> int:
     return sum(c.isdigit() for c in s)
 
 
+_EXTENSION = re.compile(r"(?i)\b(?:ext|extension|x|pager|beeper|vocera|spectralink)\.?\s*#?\s*(\d{3,6})\b(?!\s*(?:mg|ml|units?|times|days?)\b)")
+
+
 class PhoneFaxRecognizer(ClinicalRecognizer):
     """Telephone and fax numbers, told apart by the words just before them."""
 
@@ -200,6 +209,8 @@ class PhoneFaxRecognizer(ClinicalRecognizer):
                 continue
             type_ = "FAX" if P.FAX_CONTEXT.search(before[-30:]) else "PHONE"
             out.append(Entity(s, e, type_, 0.9 if ctx or nd >= 10 else 0.6))
+        for m in _EXTENSION.finditer(v):
+            out.append(Entity(m.start(1), m.end(1), "PHONE", 0.7))
         return out
 
 
@@ -424,6 +435,12 @@ _EMPLOYER = re.compile(
 )
 
 
+_EMPLOYER_LOWER = re.compile(
+    r"\b(?:works\s+(?:at|for)|working\s+(?:at|for)|employed\s+(?:at|by)|employer\s*:?|job\s+at|retired\s+from)\s+(?:the\s+)?"
+    r"(?P<p>[a-z][\w'’&-]*(?:\s+[a-z][\w'’&-]*){0,3}?)(?=\s+(?:as|since|for|and|where|but)\b|\s*[,.;()]|$)"
+)
+
+
 class AddressRecognizer(ClinicalRecognizer):
     """Street addresses (US and common foreign forms), PO boxes, city + state, counties, ZIP codes, cities."""
 
@@ -487,7 +504,7 @@ class AddressRecognizer(ClinicalRecognizer):
                 words = v[s:e].lower().split()
                 if words and words[0] not in L.clinical and words[0] not in L.states and words[0] not in L.countries:
                     out.append(Entity(s, e, "LOCATION", 0.65))
-        for m in _EMPLOYER.finditer(v):
+        for m in (_EMPLOYER_LOWER if note.mode == LOWER else _EMPLOYER).finditer(v):
             out.append(Entity(*_strip(v, *m.span("p")), "FACILITY", 0.6))
         for m in _ZIP_LABELED.finditer(v):
             out.append(Entity(m.start(1), m.end(1), "ZIP", 0.85))
@@ -597,7 +614,8 @@ class FacilityRecognizer(ClinicalRecognizer):
                 continue
             s, e = _strip(v, *_span(m))
             words = [w.strip(".,'’").lower() for w in v[s:e].split()]
-            if not words or words[0] in _NOT_PLACE_WORDS or words[0] in L.clinical or all(
+            lead_clinical = words and words[0] in L.clinical and not (len(words) > 1 and words[1] not in L.clinical and words[1] not in L.english_common)
+            if not words or words[0] in _NOT_PLACE_WORDS or lead_clinical or all(
                 w in L.clinical or w in _NOT_PLACE_WORDS or w in ("of", "the", "and", "&") for w in words
             ):
                 continue
@@ -644,14 +662,17 @@ _TITLE_RX = re.compile(rf"\b{P.TITLE}\.?\s+(?P<n>{P.NAME_TOKEN}(?:\s+{P.NAME_TOK
 _TITLE_RX_CI = re.compile(rf"\b{P.TITLE}\.?\s+(?P<n>{P.NAME_TOKEN_CI}(?:\s+{P.NAME_TOKEN_CI}){{0,2}})", re.IGNORECASE)
 _CRED_RX = re.compile(rf"(?P<n>{P.NAME_TOKEN}(?:\s+{P.NAME_TOKEN}){{0,3}}),?\s+(?:{P.CREDENTIAL})\b")
 _CRED_RX_CI = re.compile(rf"(?P<n>{P.NAME_TOKEN_CI}(?:\s+{P.NAME_TOKEN_CI}){{0,2}}),\s+(?:{P.CREDENTIAL})\b", re.IGNORECASE)
-_TRIGGER_RX = re.compile(rf"\b(?:{P.NAME_TRIGGERS})\b[\s:,.-]*(?:(?:is|was|named|name|called|of|by|to)\s+)?(?P<n>[A-Za-z][A-Za-z'’.-]*(?:\s+[A-Za-z][A-Za-z'’.-]*){{0,3}})", re.IGNORECASE)
-_PAIR_RX = re.compile(r"\b(?P<f>[A-Z][a-z'’]+(?:-[A-Z][a-z]+)?)\s+(?:(?P<mi>[A-Z])\.?\s+)?(?P<l>[A-Z][a-zA-Z'’]+(?:-[A-Z][a-z]+)?|[A-Z]\.(?!\w))")
+# a lookahead, so overlapping triggers all fire ("brought in by her grandson Piotr", "accompanied by wife gloria")
+_TRIGGER_RX = re.compile(rf"\b(?=(?:{P.NAME_TRIGGERS})\b[\s:,.-]*(?:(?:is|was|named|name|called|of|by|to)\s+)?(?P<n>[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'’.-]*(?:\s+[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'’.-]*){{0,3}}))", re.IGNORECASE)
+_PAIR_RX = re.compile(r"\b(?P<f>[A-Z][a-z'’]+(?:-[A-Z][a-z]+)?)\s+(?:(?P<mi>[A-Z])\.?\s+)?(?P<l>[A-Z][a-zA-Z'’]+(?:-[A-Z][a-z]+)?|[A-Z]\.(?!\w)|[A-Z](?=\s+[a-z]))")
 _LAST_FIRST_RX = re.compile(r"\b(?P<l>[A-Z][a-zA-Z'’-]+),\s+(?P<f>[A-Z][a-z]+)(?:\s+(?P<mi>[A-Z])\.?)?\b")
 _INITIALS_RX = re.compile(r"\b(?:pt|patient|mr|mrs|ms|dr|initials)\.?:?\s+(?P<n>[A-Z]\.\s?[A-Z]\.(?:\s?[A-Z]\.)?|[A-Z]{2,3})(?![\w])", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*\.?")
+_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'’-]*\.?")
+_NAME_SUFFIX = re.compile(r",?\s+(?:Jr|Sr|II|III|IV|jr|sr)\b\.?")
 _STOP_AFTER_NAME = frozenset(
     """and or but with was is has had have who which that the a an in on at to for of from by as this he she they
-    his her their pt patient reports states said denies presents presented admitted came called""".split()
+    his her their pt patient reports states said denies presents presented admitted came called will may can
+    would should could did does says told went seen saw also then now still just not""".split()
 )
 
 
@@ -731,6 +752,9 @@ class NameRecognizer(ClinicalRecognizer):
                 if n >= 4:
                     break
             if n:
+                suf = _NAME_SUFFIX.match(v, end)
+                if suf:
+                    end = suf.end()
                 a, b = _strip(v, s, end)
                 if b > a and not _eponym_use(v, a, b):
                     out.append(Entity(a, b, "NAME", score))
@@ -763,6 +787,8 @@ class NameRecognizer(ClinicalRecognizer):
                 add_tokens(s, " ".join(keep), 0.85)
         for m in _TRIGGER_RX.finditer(v):
             trig = v[m.start() : m.start("n")].lower()
+            if not m.group("n"):
+                continue
             txt = m.group("n")
             first = txt.split()[0]
             weak = bool(re.match(r"(?:per|by|to|cc|call|called|contact|pt|patient|name|np|rn|md|provider|physician|nurse|doctor|consult|hi|hello|dear|thanks|thank you|this is|with)\b", trig))
@@ -795,7 +821,10 @@ class NameRecognizer(ClinicalRecognizer):
             else:
                 if fl in AMBIGUOUS_NAME_WORDS and ll not in L.surnames:
                     continue
-                if not _is_name_word(l_, strict=False, continuation=True):
+                # after a known first name any known surname counts ("Sarah White", "Thomas Green")
+                if not (ll in L.surnames and ll not in _STOP_AFTER_NAME and l_[1:2].islower()) and not _is_name_word(
+                    l_, strict=False, continuation=True
+                ):
                     continue
             s, e = _strip(v, m.start("f"), m.end("l") if not lower else m.end("all"))
             if not _eponym_use(v, m.start("l"), m.end("l")):
@@ -815,11 +844,15 @@ class NameRecognizer(ClinicalRecognizer):
                 n = m.group("n")
                 if n.isupper() and n.lower() not in L.clinical and n not in ("MS", "HTN", "CHF", "DM", "ED", "OR"):
                     out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.6))
-            # a frequent first name on its own, capitalised mid-sentence ("wife Mary", "told Jennifer")
+            # a first name on its own: a frequent one capitalised mid-sentence ("told Jennifer"), or anywhere
+            # one that is no English word ("Deshawn c/o pain", "(Patrice, ext 4421)")
             if note.mode != UPPER:
-                for m in re.finditer(r"(?<=[a-z,;] )[A-Z][a-z]{2,}\b", v):
+                for m in re.finditer(r"\b[A-Z][a-z]{2,}\b", v):
                     w = m.group(0).lower()
-                    if w in L.common_first and w not in L.clinical and w not in AMBIGUOUS_NAME_WORDS:
+                    if w not in L.first_names or w in L.clinical or w in AMBIGUOUS_NAME_WORDS:
+                        continue
+                    mid = m.start() >= 2 and re.match(r"[a-z,;] ", v[m.start() - 2 : m.start()])
+                    if (mid and w in L.common_first) or w not in L.english_vocab:
                         if not _eponym_use(v, m.start(), m.end()):
                             out.append(Entity(m.start(), m.end(), "NAME", 0.6))
         return out

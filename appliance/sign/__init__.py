@@ -17,8 +17,9 @@ import base64
 import hashlib
 import json
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from appliance.errors import IntegrityError, UsageError
 
@@ -91,7 +92,7 @@ def _read_bundle(directory: Path) -> dict:
                              hint="re-export it with `appliance export ...` (exports are signed)")
     try:
         bundle = json.loads(sig.read_text())
-        bundle["dsseEnvelope"]["payload"]  # noqa: B018 - shape check
+        bundle["dsseEnvelope"]["payload"]
         return bundle
     except (ValueError, KeyError, TypeError) as e:
         raise IntegrityError(f"{sig} is not a model-signing bundle ({type(e).__name__})",
@@ -149,7 +150,7 @@ def verify_directory(directory: Path, public_keys: Mapping[str, Any]) -> dict:
         cfg.set_hashing_config(_hashing_config())
         try:
             cfg.verify(directory, directory / SIGNATURE_FILE)
-        except Exception as e:  # the library raises ValueError / cryptography errors; all mean "not intact"
+        except Exception as e:  # noqa: BLE001 - ValueError / cryptography errors: all mean "not intact"
             details = _file_diff(directory, bundle) or [str(e) or type(e).__name__]
             raise IntegrityError(f"signature check failed for {directory}",
                                  hint="do not use this artifact; re-export it from the registry",

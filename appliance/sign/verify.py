@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from appliance._internal.hashing import sha256_file
 from appliance.errors import IntegrityError, UsageError
@@ -72,7 +73,7 @@ def check_gguf_structure(path: Path, expected: dict) -> dict:
 
     try:
         r = gguf.GGUFReader(str(path))
-    except Exception as e:  # a truncated or garbled file fails inside the reader with assorted errors
+    except Exception as e:  # noqa: BLE001 - a garbled file fails inside the reader with assorted errors
         raise IntegrityError(f"{path.name} is not a readable GGUF file ({type(e).__name__}: {e})",
                              hint="do not use this artifact; re-export it") from None
     f = r.fields.get("general.architecture")

@@ -77,22 +77,38 @@ def seed_all(seed: int) -> None:
 
 
 def rng_state() -> dict:
+    """Every RNG stream of this process as plain JSON (no pickle in our own checkpoint files)."""
+    import base64
+
     import torch
 
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    py = random.getstate()
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {
+        "python": [py[0], list(py[1]), py[2]],
+        "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
+        "torch": base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode("ascii"),
+    }
     if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+        state["cuda"] = [base64.b64encode(s.numpy().tobytes()).decode("ascii") for s in torch.cuda.get_rng_state_all()]
     return state
 
 
 def set_rng_state(state: dict) -> None:
+    import base64
+
     import torch
 
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
+    def tensor(b64: str):
+        return torch.from_numpy(np.frombuffer(base64.b64decode(b64), dtype=np.uint8).copy())
+
+    v, internal, gauss = state["python"]
+    random.setstate((v, tuple(internal), gauss))
+    name, keys, pos, has_gauss, g = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, g))
+    torch.set_rng_state(tensor(state["torch"]))
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([tensor(x) for x in state["cuda"]])
 
 
 def build_model(plan: dict):
@@ -201,7 +217,7 @@ class Trainer:
         self.evals_without_gain = state.get("evals_without_gain", 0)
         self.resumed_from = self.step
         # RNG last: nothing after this point may draw randomness before the first training step.
-        set_rng_state(torch.load(path / f"rng_rank{self.rank}.pt", weights_only=False))
+        set_rng_state(json.loads((path / f"rng_rank{self.rank}.json").read_text()))
 
     def save(self) -> None:
         import torch
@@ -213,7 +229,8 @@ class Trainer:
             staging.mkdir(parents=True)
         dist.barrier()
         self.engine.save_checkpoint(str(staging), tag=DS_TAG, save_latest=False)
-        torch.save(rng_state(), staging / f"rng_rank{self.rank}.pt")
+        with open(staging / f"rng_rank{self.rank}.json", "w") as f:
+            json.dump(rng_state(), f)
         dist.barrier()
         if self.rank == 0:
             atomic_write(staging / "trainer_state.json", json.dumps({

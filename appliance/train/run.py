@@ -84,13 +84,18 @@ def _resume_checks(recipe_dict: dict, world_size: int, manifest_sha: str, found:
     return [{"key": k, "from": a, "to": b} for k, a, b in diffs]
 
 
-def _on_final(run_dir: Path, final_dir: Path, manifest: dict, recipe: Recipe) -> None:
-    """Hook after the final model is sealed: the registry records the model with its data manifest here.
+def _on_final(run_dir: Path, final_dir: Path, manifest: dict, recipe: Recipe) -> str | None:
+    """Hook after the final model is sealed: register it in the model registry with its data manifest.
 
-    ``final_dir`` already holds ``model.safetensors``, the tokenizer and ``data_manifest.json``.
-    (Lineage registration is added by the registry subsystem.)
+    ``final_dir`` already holds ``model.safetensors``, the tokenizer and ``data_manifest.json``.  The
+    registry signs the version only inside ``registry.signing(keys)`` (see :func:`train_from_vault`);
+    otherwise it is a no-op and ``appliance models register RUN`` can do it later.  Returns the version.
     """
-    from appliance.registry import on_final; on_final(run_dir, final_dir, manifest, recipe)  # noqa: E702
+    try:
+        from appliance import registry
+    except ImportError:  # registry not part of this build
+        return None
+    return registry.on_final(run_dir, final_dir, manifest, recipe)
 
 
 def train(
@@ -173,7 +178,7 @@ def train(
             cfg.save_pretrained(str(model_cfg_dir))
         else:
             model_path = _check_model_dir(Path(recipe.model.path) if recipe.model.path
-                                          else home.model_dir(recipe.model.registry or ""))
+                                          else _registry_dir(home, recipe.model.registry or ""))
             tok = tokmod.load(model_path)
             if resume_from is None:
                 shutil.rmtree(tok_dir, ignore_errors=True)
@@ -233,7 +238,7 @@ def train(
 
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
         final_dir = run_dir / "final"
-        _on_final(run_dir, final_dir, manifest, recipe)
+        version = _on_final(run_dir, final_dir, manifest, recipe)
         latest = ckpt.find_resumable(ckpt_root)
         _audit(home, audit, "train.end", {"run": name, "steps": summary["steps"], "tokens_seen": summary["tokens_seen"],
                                           "data_manifest_sha256": manifest["sha256"],
@@ -245,6 +250,7 @@ def train(
                                            "tokens_per_s", "seconds_to_first_step", "resumed_from_step",
                                            "stopped_early", "world_size", "lora_merge_max_abs_diff", "startup")},
             "checkpoint": latest[0].name if latest else None,
+            "model_version": version,
             "data_manifest_sha256": manifest["sha256"],
             **counts,
             "allowed_changes": changes,
@@ -252,6 +258,15 @@ def train(
         }
     finally:
         os.close(lock_fd)
+
+
+def _registry_dir(home: Home, version: str) -> Path:
+    """A registered version's directory, its hashes and signature verified first."""
+    try:
+        from appliance import registry
+    except ImportError:
+        return home.model_dir(version)
+    return registry.resolve(home, version, verify=True)
 
 
 def _cpu_fp16_ok() -> bool:
@@ -287,6 +302,10 @@ def train_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | N
     from appliance.vault import Vault
 
     recipe = load_recipe(config, overrides)
-    with Vault.open(home, keys) as vault:
+    try:
+        from appliance.registry import signing
+    except ImportError:
+        from contextlib import nullcontext as signing  # type: ignore[assignment]
+    with Vault.open(home, keys) as vault, signing(keys):
         return train(home, recipe, source=VaultSource(vault, recipe.data.sources), resume=resume,
                      allow_change=allow_change, signer=getattr(keys, "signer", None), progress=progress)

@@ -117,7 +117,8 @@ def test_upgrade_then_rollback_refused(installed, build_test_bundle, vendor):
     assert (prefix / "current").resolve() == prefix / "versions" / "0.2.0"
     assert (prefix / "versions" / "0.1.0").is_dir()  # the previous version stays, untouched
     audited = {e["action"]: e["object"] for e in read_entries(home)}
-    assert audited["bundle.install"]["version"] == "0.2.0" and audited["bundle.install"]["previous"] == "0.1.0"
+    assert audited["bundle.install"]["version"] == "0.2.0"
+    assert audited["bundle.install"]["previous"] == "0.1.0"
     assert audited["bundle.upgrade"]["to"] == "0.2.0"
 
     before = tree_state(prefix)

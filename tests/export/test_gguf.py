@@ -29,7 +29,7 @@ def test_gguf_parity(arch, qtype, tiny_models, site, tmp_path):
     assert parity["positions"] > 100
     expected_arch = {"llama": "llama", "qwen2": "qwen2", "deepseek_v3": "deepseek2"}[arch]
     assert m["gguf"]["arch"] == expected_arch
-    types = set(t for _, t in m["gguf"]["tensors"].values())
+    types = {t for _, t in m["gguf"]["tensors"].values()}
     if qtype == "f32":
         assert types == {"F32"}
     else:  # rows that are not a multiple of 32 (DeepSeek's small MLA ranks) fall back to F16
@@ -49,8 +49,7 @@ def test_gguf_parity(arch, qtype, tiny_models, site, tmp_path):
 
 def test_wrong_rope_layout_fails_parity(tiny_models, site, tmp_path, monkeypatch):
     """The check can fail: leave llama's q/k rows in HF order and parity must refuse to sign (exit 3)."""
-    from appliance.export import export_gguf
-    from appliance.export import gguf_writer
+    from appliance.export import export_gguf, gguf_writer
 
     home, keys = site
     monkeypatch.setattr(gguf_writer, "_permute_rope", lambda w, n_head: w)

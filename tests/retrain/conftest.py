@@ -11,6 +11,8 @@ MONTH_A = ("cardiology chest pain troponin echocardiogram murmur atrial fibrilla
            "stent catheterization ejection fraction palpitations syncope beta blocker").split()
 MONTH_B = ("orthopedics fracture femur cast splint physiotherapy arthroscopy ligament tendon knee "
            "shoulder dislocation crutches bone density osteoporosis").split()
+MONTH_C = ("neurology seizure migraine stroke aphasia hemiparesis levetiracetam electroencephalogram "
+           "lumbar puncture neuropathy tremor gait ataxia thrombolysis").split()
 GLUE = "the patient reports with and no of in was is on for after".split()
 
 

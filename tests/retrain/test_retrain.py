@@ -159,11 +159,12 @@ def test_lineage_lists_exactly_the_training_split(world, cli):
 def test_broken_candidate_rejected_then_rollback(world, cli):
     home = world["home"]
     rc = world["rc"]
-    world["ingest"](rc.write_month(world["root"] / "c.jsonl", rc.MONTH_B, 20, 3), "month-c")
+    # a third vocabulary: a sane retrain on it keeps months A and B; lr ×100 wrecks them
+    world["ingest"](rc.write_month(world["root"] / "c.jsonl", rc.MONTH_C, 20, 3), "month-c")
     champion = registry.champion(home)
     env = {"APPLIANCE_PASSPHRASE_FILE": str(world["pf"])}
     lr = world["promoted"]["plan"]["lr"]["peak_lr"] * 100
-    # lr ×100 held for the whole run (a decayed tail lets a tiny under-trained model recover by luck)
+    # lr ×100, held for the whole run (a decayed tail would let a tiny under-trained model partly recover)
     broken = ("--set", f"train.lr={lr}", "--set", "train.schedule=constant")
     proc = cli("retrain", *broken, "--no-phi", "--json", home=home, env=env)
     assert proc.returncode == 4, proc.stdout + proc.stderr
