@@ -15,6 +15,7 @@ The writer alone (in-process) is reported too, to show where the time goes.  One
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -109,7 +110,8 @@ def main() -> None:
     conv_dir = find_converter(args)
     work = Path(tempfile.mkdtemp(prefix="bench-gguf-"))
     try:
-        ckpt, n_params = build_checkpoint(work / "model", args.hidden, args.layers, args.vocab)
+        with contextlib.redirect_stdout(sys.stderr):  # library import chatter must not pollute --json output
+            ckpt, n_params = build_checkpoint(work / "model", args.hidden, args.layers, args.vocab)
         from appliance.home import Home
         from appliance.keys import init_home
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,13 +18,15 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="models")
 
 
-def _flag_text(flags: dict) -> str:
+def _flag_text(flags: dict, short: bool = False) -> str:
     out = []
     if "trained_on_shredded" in flags:
-        out.append(f"SHREDDED RECORDS ({len(flags['trained_on_shredded']['records'])})")
+        n = len(flags["trained_on_shredded"]["records"])
+        out.append(f"shredded:{n}" if short else f"SHREDDED RECORDS ({n})")
     if "inherits_shredded" in flags:
-        out.append(f"inherits shredded ({', '.join(flags['inherits_shredded']['ancestors'])})")
-    return "; ".join(out)
+        anc = ", ".join(flags["inherits_shredded"]["ancestors"])
+        out.append(f"inherits:{anc}" if short else f"inherits shredded ({anc})")
+    return " ".join(out) if short else "; ".join(out)
 
 
 @app.command("ls")
@@ -42,11 +44,13 @@ def ls_cmd(json_out: JsonOpt = False) -> None:
         if not rows:
             console.print("no model versions yet (appliance train … or appliance models import DIR)")
             return
-        t = Table("version", "", "status", "parent", "base", "train/heldout", "created", "flags")
+        t = Table("version", "status", "parent", "records", "created", "flags")
         for r in rows:
-            t.add_row(r["version"], "★ champion" if r["champion"] else "", r["status"], r["parent"] or "",
-                      r["base_model"], f"{r['records'].get('train', 0)}/{r['records'].get('heldout', 0)}",
-                      r["created_at"], _flag_text(r["flags"]))
+            status = ("[bold]★ champion[/]" if r["champion"] else r["status"])
+            flags = _flag_text(r["flags"], short=True)
+            t.add_row(r["version"], status, r["parent"] or r["base_model"],
+                      f"{r['records'].get('train', 0)}+{r['records'].get('heldout', 0)}", r["created_at"][:10],
+                      f"[red]{flags}[/]" if flags else "")
         console.print(t)
 
     emit(rows, json_out, render)
@@ -109,7 +113,7 @@ def promote_cmd(
 
 @app.command("rollback")
 def rollback_cmd(
-    to: Annotated[Optional[str], typer.Option("--to", help="Roll back to this version instead of the previous champion.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Roll back to this version instead of the previous champion.")] = None,
     passphrase_file: PassphraseFileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -124,7 +128,7 @@ def rollback_cmd(
 @app.command("import")
 def import_cmd(
     directory: Annotated[Path, typer.Argument(help="A local Hugging Face snapshot (safetensors only).", exists=True, file_okay=False)],
-    name: Annotated[Optional[str], typer.Option("--name", help="Base-model name to record (default: the dir name).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Base-model name to record (default: the dir name).")] = None,
     passphrase_file: PassphraseFileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -186,8 +190,8 @@ def lineage_cmd(
 
 @app.command("trained-on")
 def trained_on_cmd(
-    record: Annotated[Optional[str], typer.Option("--record", help="A vault record id.")] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="A vault source name.")] = None,
+    record: Annotated[str | None, typer.Option("--record", help="A vault record id.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="A vault source name.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Versions trained on a record or a source (directly, or inherited through a warm start)."""

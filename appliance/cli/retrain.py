@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -46,7 +46,7 @@ def retrain_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (counts, replay share, LR plan); train nothing.")] = False,
     exclude_shredded: Annotated[bool, typer.Option("--exclude-shredded", help="Start from the newest version not trained on shredded records.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted retrain run (same plan).")] = False,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key of the candidate's recipe.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a key of the candidate's recipe.")] = None,
     no_phi: Annotated[bool, typer.Option("--no-phi", help="Skip the PHI probe in the gate.")] = False,
     passphrase_file: PassphraseFileOpt = None,
     json_out: JsonOpt = False,

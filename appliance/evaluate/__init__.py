@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from appliance.config import GateSection
 from appliance.evaluate.gate import decide
@@ -27,8 +27,16 @@ from appliance.evaluate.perplexity import LoadedModel, grouped_ppl, load_model, 
 from appliance.evaluate.probes import memorization, phi_rate
 from appliance.home import Home
 
-__all__ = ["EvalRecord", "compare", "decide", "evaluate_model", "evaluate_version", "load_model", "load_detector",
-           "sample_ids"]
+__all__ = [
+    "EvalRecord",
+    "compare",
+    "decide",
+    "evaluate_model",
+    "evaluate_version",
+    "load_detector",
+    "load_model",
+    "sample_ids",
+]
 
 
 @dataclass(frozen=True)
@@ -73,11 +81,12 @@ def evaluate_model(
     heldout: Sequence[EvalRecord],
     train: Sequence[EvalRecord] = (),
     *,
-    settings: GateSection = GateSection(),
+    settings: GateSection | None = None,
     detector: Callable[[list[str]], list[list]] | None = None,
     seq_len: int = 128,
 ) -> dict:
     """Perplexity of ``heldout`` (overall / by source / by month), of ``train`` (the gap), memorization and PHI."""
+    settings = settings or GateSection()
     t0 = time.perf_counter()
     lm = model_dir if isinstance(model_dir, LoadedModel) else load_model(Path(model_dir))
     held = [heldout[i] for i in _stable_idx(heldout, settings.max_eval_records, "heldout")]

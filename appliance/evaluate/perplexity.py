@@ -9,9 +9,9 @@ overlap by one, so every token after the leading EOS is predicted exactly once. 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from appliance.evaluate.perplexity import LoadedModel
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from appliance.errors import ApplianceError, MissingComponent, UsageError
+from appliance.errors import ApplianceError, IntegrityError, MissingComponent, UsageError
 from appliance.home import Home
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
     if qtype not in GGUF_TYPES:
         raise UsageError(f"unknown GGUF type {qtype!r}", hint=f"--type one of {', '.join(GGUF_TYPES)}")
     src = resolve_source(model, home)
-    background = None
+    background = b = None
     try:
         b = ArtifactBuilder("gguf", qtype, src.version or src.path.name, out_dir=out_dir, home=home)
         # A fresh CLI process overlaps the PyTorch reference (mostly importing transformers) with the writer;
@@ -107,6 +107,10 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         manifest = b.finish(signer=signer, source=source,
                             registry=registry_facts(home, src.version), format_facts=facts,
                             parity=_parity_summary(result))
+    except BaseException as e:
+        if b is not None and not isinstance(e, IntegrityError):
+            b.abandon()  # a failed parity keeps its staging directory for inspection; nothing else does
+        raise
     finally:
         if background is not None:
             background.cancel()

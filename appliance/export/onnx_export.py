@@ -243,6 +243,7 @@ def export_onnx(model: str, *, home: Home | None, signer: Any, out_dir: Path | N
 
     src = resolve_source(model, home)
     name = src.version or src.path.name
+    b = None
     try:
         b = ArtifactBuilder("onnx", "f32", name, out_dir=out_dir, home=home)
         torch_model = _load_torch_model(src.path, src.config)
@@ -262,6 +263,10 @@ def export_onnx(model: str, *, home: Home | None, signer: Any, out_dir: Path | N
                 b.path(tok_file).write_bytes((src.path / tok_file).read_bytes())
         manifest = b.finish(signer=signer, source=source_facts(src), registry=registry_facts(home, src.version),
                             format_facts=facts, parity=_parity_summary(result))
+    except BaseException as e:
+        if b is not None and not isinstance(e, IntegrityError):
+            b.abandon()  # a failed parity keeps its staging directory for inspection; nothing else does
+        raise
     finally:
         src.cleanup()
     audit_export(home, "export.onnx", {"artifact": manifest["artifact_id"], "source": name,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from appliance.home import Home
 from appliance.registry import db
@@ -21,7 +22,7 @@ from appliance.registry.versions import _audit, get, resolve_name
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _ancestors(conn: sqlite3.Connection, version: str) -> list[str]:
@@ -38,9 +39,9 @@ def _descendants(conn: sqlite3.Connection, versions: Iterable[str]) -> list[str]
     seeds = list(versions)
     if not seeds:
         return []
-    q = ("WITH RECURSIVE d(v) AS (SELECT version FROM versions WHERE parent IN (%s) "
-         "UNION SELECT versions.version FROM versions JOIN d ON versions.parent = d.v) SELECT v FROM d"
-         % ",".join("?" * len(seeds)))
+    marks = ",".join("?" * len(seeds))
+    q = (f"WITH RECURSIVE d(v) AS (SELECT version FROM versions WHERE parent IN ({marks}) "
+         "UNION SELECT versions.version FROM versions JOIN d ON versions.parent = d.v) SELECT v FROM d")
     return sorted({r["v"] for r in conn.execute(q, seeds)} - set(seeds))
 
 

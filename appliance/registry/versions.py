@@ -17,7 +17,7 @@ import shutil
 import sqlite3
 import tempfile
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ _VERSION_RE = re.compile(r"^v(\d{4,})$")
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _actor() -> str:
@@ -287,7 +287,7 @@ def get(home: Home, version: str) -> dict:
         out = _row_dict(conn, row, champ["version"] if champ else None)
         out["recipe"] = db.loads(row["recipe"])
         out["path"] = str(home.model_dir(v))
-        out["evaluations"] = [dict(kind=r["kind"], at=r["at"], result=json.loads(r["result"])) for r in conn.execute(
+        out["evaluations"] = [{"kind": r["kind"], "at": r["at"], "result": json.loads(r["result"])} for r in conn.execute(
             "SELECT kind, at, result FROM evaluations WHERE version=? ORDER BY id", (v,))]
         return out
     finally:

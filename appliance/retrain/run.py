@@ -15,8 +15,9 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from appliance._internal.atomic import atomic_write
 from appliance.config import RetrainSection, load_site_config

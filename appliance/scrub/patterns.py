@@ -68,7 +68,7 @@ DATE_MD_CONTEXT = re.compile(
     r"\b(?:on|since|from|to|until|till|by|dated?|dos|seen|admitted|admit|discharged?|d/c|visit|f/u|follow-?up|appt|appointment|surgery|last|next|due|started|stopped|ended|began|returned|scheduled|through|thru|onset|as of|effective|week of|w/e)\b[\s:]*$",
     re.IGNORECASE,
 )
-NOT_DATE_BEFORE = re.compile(r"(?:\bbp|\bb/p|blood pressure|\bpain|strength|murmur|grade|score|scale|rated|ratio|dose|sig|take|x)\s*[:=]?\s*$", re.IGNORECASE)
+NOT_DATE_BEFORE = re.compile(r"(?:\bbp|\bb/p|blood pressure|\bpain|strength|murmur|grade|score|scale|rated|ratio|dose|sig|take|x|apgars?|gcs|nyha|fio2|peep|vent|ps|motor|reflexes|dtrs?|pupils?|visual acuity|va|20)\s*[:=]?\s*$", re.IGNORECASE)
 
 AGE = re.compile(
     r"\b(?P<n>9\d|1[01]\d)\s*(?:-|\s)?\s*(?:years?|yrs?|y)\.?\s*(?:-|\s)?\s*(?:old|o\b|/o\b|\.o\.?)"

@@ -175,7 +175,7 @@ def _digits(s: str) -> int:
     return sum(c.isdigit() for c in s)
 
 
-_EXTENSION = re.compile(r"(?i)\b(?:ext|extension|x|pager|beeper|vocera|spectralink)\.?\s*#?\s*(\d{3,6})\b(?!\s*(?:mg|ml|units?|times|days?)\b)")
+_EXTENSION = re.compile(r"(?i)\b(?:ext|extension|x|pager|beeper|vocera|spectralink)\.?\s*#?\s*(\d(?:-?\d){2,6})\b(?!\s*(?:mg|ml|units?|times|days?)\b)")
 
 
 class PhoneFaxRecognizer(ClinicalRecognizer):
@@ -589,7 +589,7 @@ class FacilityRecognizer(ClinicalRecognizer):
             words = [w.strip(".,'’").lower() for w in v[s:e].split()]
             # "The Patient Center"? need at least one word that is not generic
             lead = words[0]
-            if len(words) < 2:
+            if len(words) < 2 or all(w in _GENERIC_FACILITY or w in L.clinical for w in words):
                 continue
             if all(w in L.clinical or w in L.english_common or w in ("of", "the", "and", "&") for w in words) and not re.search(
                 r"\b(?:Hospital|Clinic|Medical Center|Infirmary|Hospice|Nursing Home)\b", v[s:e]
@@ -604,6 +604,10 @@ class FacilityRecognizer(ClinicalRecognizer):
             if lead in L.clinical or lead in _NOT_PLACE_WORDS or _looks_like_month(lead):
                 continue
             out.append(Entity(s, e, "FACILITY", 0.7))
+        for m in _FACILITY_CAPS.finditer(note.text):
+            lead = m.group(0).split()[0].lower()
+            if lead not in L.clinical and lead not in L.english_common:
+                out.append(Entity(m.start(), m.end(), "FACILITY", 0.75))
         for m in P.SAINT.finditer(v):
             s, e = _strip(v, *_span(m))
             out.append(Entity(s, e, "FACILITY", 0.8))
@@ -623,6 +627,8 @@ class FacilityRecognizer(ClinicalRecognizer):
                 continue  # "on March", "at A"
             if note.mode == UPPER and len(words) == 1:
                 continue
+            if all(w in _GENERIC_FACILITY or w in L.clinical for w in words):
+                continue
             out.append(Entity(s, e, "FACILITY", 0.6))
         return out
 
@@ -631,6 +637,12 @@ _FACILITY_LOWER = re.compile(
     r"\b((?:(?:st\.?|saint|mt\.?|mount)\s+)?(?:[a-z][\w'’&.-]*\s+){1,3}(?:hospital|medical center|health center|clinic|infirmary|"
     r"hospice|nursing home|rehabilitation center|rehab center|care center|surgery center|urgent care|cancer center|"
     r"pharmacy|medical group|health system|memorial hospital|regional medical center|elementary school|high school|school))\b"
+)
+
+
+_FACILITY_CAPS = re.compile(
+    r"\b(?:[A-Z][A-Z'’&.-]{2,}\s+){1,4}(?:GENERAL\s+)?(?:HOSPITAL|MEDICAL\s+CENTER|CLINIC|HEALTH\s+CENTER|EMERGENCY\s+DEP(?:ARTMEN)?T|"
+    r"INFIRMARY|NURSING\s+HOME|REHAB(?:ILITATION)?\s+CENTER|HOSPICE|MEMORIAL)\b"
 )
 
 
@@ -663,9 +675,10 @@ _TITLE_RX_CI = re.compile(rf"\b{P.TITLE}\.?\s+(?P<n>{P.NAME_TOKEN_CI}(?:\s+{P.NA
 _CRED_RX = re.compile(rf"(?P<n>{P.NAME_TOKEN}(?:\s+{P.NAME_TOKEN}){{0,3}}),?\s+(?:{P.CREDENTIAL})\b")
 _CRED_RX_CI = re.compile(rf"(?P<n>{P.NAME_TOKEN_CI}(?:\s+{P.NAME_TOKEN_CI}){{0,2}}),\s+(?:{P.CREDENTIAL})\b", re.IGNORECASE)
 # a lookahead, so overlapping triggers all fire ("brought in by her grandson Piotr", "accompanied by wife gloria")
-_TRIGGER_RX = re.compile(rf"\b(?=(?:{P.NAME_TRIGGERS})\b[\s:,.-]*(?:(?:is|was|named|name|called|of|by|to)\s+)?(?P<n>[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'’.-]*(?:\s+[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'’.-]*){{0,3}}))", re.IGNORECASE)
+_TRIGGER_RX = re.compile(rf"\b(?=(?:{P.NAME_TRIGGERS})\b[\s:,-]*(?:(?:is|was|named|name|called|of|by|to)\s+)?(?P<n>[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'’.-]*(?:\s+[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'’.-]*){{0,3}}))", re.IGNORECASE)
 _PAIR_RX = re.compile(r"\b(?P<f>[A-Z][a-z'’]+(?:-[A-Z][a-z]+)?)\s+(?:(?P<mi>[A-Z])\.?\s+)?(?P<l>[A-Z][a-zA-Z'’]+(?:-[A-Z][a-z]+)?|[A-Z]\.(?!\w)|[A-Z](?=\s+[a-z]))")
 _LAST_FIRST_RX = re.compile(r"\b(?P<l>[A-Z][a-zA-Z'’-]+),\s+(?P<f>[A-Z][a-z]+)(?:\s+(?P<mi>[A-Z])\.?)?\b")
+_LAST_FIRST_CAPS = re.compile(r"\b(?P<l>[A-Z]{2,}(?:[-'][A-Z]+)?),\s*(?P<f>[A-Z]{2,})(?:\s+[A-Z]\b\.?)?")
 _INITIALS_RX = re.compile(r"\b(?:pt|patient|mr|mrs|ms|dr|initials)\.?:?\s+(?P<n>[A-Z]\.\s?[A-Z]\.(?:\s?[A-Z]\.)?|[A-Z]{2,3})(?![\w])", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'’-]*\.?")
 _NAME_SUFFIX = re.compile(r",?\s+(?:Jr|Sr|II|III|IV|jr|sr)\b\.?")
@@ -701,7 +714,7 @@ def _is_name_word(w: str, *, strict: bool, continuation: bool = False) -> bool:
     if lw in L.first_names or lw in L.common_surnames:
         return True
     # an everyday word ("seen", "aware", "today") ends a name unless the gazetteers know it as a name
-    if lw in L.english_common:
+    if lw in L.english_vocab:
         return False
     return lw in L.surnames if strict else True
 
@@ -833,6 +846,10 @@ class NameRecognizer(ClinicalRecognizer):
             for m in re.finditer(r"\b(?:patient|pt|name|re)\s*:\s*(?P<l>[a-z][a-z'’-]+),\s*(?P<f>[a-z]+)\b", v):
                 out.append(Entity(m.start("l"), m.end("f"), "NAME", 0.8))
         if not lower:
+            for m in _LAST_FIRST_CAPS.finditer(v):
+                ll, fl = m.group("l").lower(), m.group("f").lower()
+                if (fl in L.first_names or ll in L.surnames) and fl not in L.clinical and ll not in L.clinical:
+                    out.append(Entity(*_strip(v, m.start(), m.end()), "NAME", 0.8))
             for m in _LAST_FIRST_RX.finditer(v):
                 fl, ll = m.group("f").lower(), m.group("l").lower()
                 if fl in L.clinical or ll in L.clinical or ll in L.english_common and ll not in L.surnames:
@@ -860,6 +877,17 @@ class NameRecognizer(ClinicalRecognizer):
 
 _NER_MAP = {"PERSON": "NAME", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "FACILITY", "ORG": "FACILITY", "DATE": "DATE"}
 _ORG_HINT = re.compile(r"(?i)\b(?:hospital|clinic|medical|health|healthcare|center|centre|memorial|infirmary|hospice|nursing|rehab|care|pharmacy|university|college|school|institute|st\.?|saint|mt\.?|mount|general|regional|community|county|valley|lake|river)\b")
+
+
+_DEVICE_EPONYMS = frozenset(
+    """holter swan ganz swan-ganz doppler tenckhoff hickman mediport quinton permcath groshong jackson-pratt
+    penrose blakemore minnesota sengstaken yankauer ambu bovie kelly cobb stryker hoyer heimlich""".split()
+)
+_GENERIC_FACILITY = frozenset(
+    """skilled nursing facility rehab rehabilitation assisted living long-term long term acute care home health
+    physical therapy outpatient inpatient center unit hospital clinic medical the a of and emergency department
+    intensive cardiac surgical step-down stepdown floor ward hospice dialysis infusion urgent primary""".split()
+)
 
 
 def _trim_person(v: str, s: int, e: int) -> tuple[int, int]:
@@ -936,6 +964,15 @@ class SpacyNerRecognizer(ClinicalRecognizer):
                     continue
                 s, e = _trim_person(v, s, e)
                 if e > s:
+                    words = v[s:e].split()
+                    lw0 = words[0].lower().strip(".,'’").removesuffix("'s")
+                    if len(words) == 1 and (
+                        lw0 in EPONYMS
+                        or lw0 in _DEVICE_EPONYMS
+                        or (lw0 in L.english_vocab and lw0 not in L.first_names and lw0 not in L.common_surnames)
+                        or (lw0 in AMBIGUOUS_NAME_WORDS and (s == 0 or v[max(0, s - 2) : s].strip() in ("", ".", ":")))
+                    ):
+                        continue  # "Addendum", "Holter", "Mark on the skin"
                     out.append(Entity(s, e, "NAME", 0.85))
             elif type_ == "LOCATION":
                 low = txt.lower().removeprefix("the ")
@@ -944,6 +981,8 @@ class SpacyNerRecognizer(ClinicalRecognizer):
                 out.append(Entity(s, e, "LOCATION", 0.75))
             elif type_ == "FACILITY":
                 if label == "ORG" and not _ORG_HINT.search(txt):
+                    continue
+                if all(w in _GENERIC_FACILITY or w in L.clinical for w in words):
                     continue
                 out.append(Entity(s, e, "FACILITY", 0.7))
             elif type_ == "DATE":

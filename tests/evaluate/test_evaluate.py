@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
-
 from appliance.config import GateSection
 from appliance.evaluate import EvalRecord, evaluate_model, sample_ids
 from appliance.evaluate.gate import decide
@@ -28,7 +26,7 @@ def test_every_token_scored_once(random_model, corpus):
 def test_overfit_model_gap_and_memorization(overfit_model, corpus):
     d, train, held = overfit_model
     months = {i: "2026-01" if i.startswith("r1") else "2026-02" for i in corpus}
-    rec = lambda i: EvalRecord(i, "ward-a" if i.endswith(("0", "2", "4", "6", "8")) else "ward-b", months[i])  # noqa: E731
+    rec = lambda i: EvalRecord(i, "ward-a" if i.endswith(("0", "2", "4", "6", "8")) else "ward-b", months[i])
     settings = GateSection(memorization_records=8, memorization_prefix_tokens=8, memorization_k=8)
     res = evaluate_model(d, corpus.__getitem__, [rec(i) for i in held], [rec(i) for i in train], settings=settings)
     p = res["perplexity"]
@@ -52,7 +50,7 @@ def test_sample_ids_stable():
 def test_gate_rules():
     s = GateSection(max_old_ppl_regression=0.05, min_new_ppl_improvement=0.0, max_phi_rate_increase=0.0,
                     phi_noise_sigmas=2.0)
-    phi = lambda n: {"detections": n, "tokens": 1000, "per_1k_tokens": float(n)}  # noqa: E731
+    phi = lambda n: {"detections": n, "tokens": 1000, "per_1k_tokens": float(n)}
     good = decide({"old_ppl": 10.0, "new_ppl": 20.0, "phi": phi(5)}, {"old_ppl": 10.4, "new_ppl": 12.0, "phi": phi(6)}, s)
     assert good["passed"] and good["decision"] == "promote" and good["reasons"] == []
     forgot = decide({"old_ppl": 10.0, "new_ppl": 20.0}, {"old_ppl": 11.0, "new_ppl": 12.0}, s)
