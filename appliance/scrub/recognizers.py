@@ -879,6 +879,10 @@ _NER_MAP = {"PERSON": "NAME", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "FACI
 _ORG_HINT = re.compile(r"(?i)\b(?:hospital|clinic|medical|health|healthcare|center|centre|memorial|infirmary|hospice|nursing|rehab|care|pharmacy|university|college|school|institute|st\.?|saint|mt\.?|mount|general|regional|community|county|valley|lake|river)\b")
 
 
+_PERSON_CUE = re.compile(
+    r"(?i)\b(?:son|daughter|wife|husband|mother|father|brother|sister|friend|partner|dr|mr|mrs|ms|nurse|pt|patient|named|"
+    r"niece|nephew|grandson|granddaughter|aunt|uncle|neighbor|caregiver|with|by|per|called)\W*$"
+)
 _DEVICE_EPONYMS = frozenset(
     """holter swan ganz swan-ganz doppler tenckhoff hickman mediport quinton permcath groshong jackson-pratt
     penrose blakemore minnesota sengstaken yankauer ambu bovie kelly cobb stryker hoyer heimlich""".split()
@@ -966,7 +970,7 @@ class SpacyNerRecognizer(ClinicalRecognizer):
                 if e > s:
                     words = v[s:e].split()
                     lw0 = words[0].lower().strip(".,'’").removesuffix("'s")
-                    if len(words) == 1 and (
+                    if len(words) == 1 and not _PERSON_CUE.search(v, max(0, s - 25), s) and (
                         lw0 in EPONYMS
                         or lw0 in _DEVICE_EPONYMS
                         or (lw0 in L.english_vocab and lw0 not in L.first_names and lw0 not in L.common_surnames)
