@@ -45,6 +45,7 @@ STAGES: list[tuple[str, str]] = [
     ("init", "appliance.keys.demo_stage:demo_stage"),  # home, keys, recovery key
     ("audit", "appliance.audit.demo_stage:demo_stage"),  # entries, signed checkpoint, verify, export
     ("host", "appliance.bundle.demo_stage:demo_stage"),  # doctor + harden check (report only)
+    ("scrub", "appliance.scrub.demo_stage:demo_stage"),  # scrubber vs the corpus answer key (counts only)
     ("ingest", "appliance.vault.demo_stage:demo_stage"),  # scrub → filter → dedup → encrypt month 1
     ("train", "appliance.train.demo_stage:demo_stage"),  # 2 ranks, kill -9, --resume
     ("register", "appliance.registry.demo_stage:demo_stage"),  # registry version, eval, champion

@@ -6,7 +6,7 @@ Thin: each command parses options, calls one function in :mod:`appliance.scrub`,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,7 +15,7 @@ from appliance.cli._common import JsonOpt, console, emit, get_home
 app = typer.Typer(help="Find and replace PHI (HIPAA Safe Harbor) in clinical text.", no_args_is_help=True)
 
 OutOpt = Annotated[Path, typer.Option("-o", "--out", help="Output file.", dir_okay=False)]
-WorkersOpt = Annotated[Optional[int], typer.Option("--workers", min=1, help="Worker processes (default: scrub.workers).")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", min=1, help="Worker processes (default: scrub.workers).")]
 
 
 def _settings():
@@ -55,7 +55,7 @@ def apply(
     out: OutOpt,
     workers: WorkersOpt = None,
     key_file: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--key-file", help="32-byte secret (raw or hex) for surrogates stable across runs; default random.", exists=True, dir_okay=False),
     ] = None,
     patient_field: Annotated[str, typer.Option("--patient-field", help="JSONL field grouping records of one patient.")] = "patient",
@@ -111,8 +111,8 @@ def _render_eval(d: dict) -> None:
 @app.command("eval")
 def eval_(
     gold: Annotated[Path, typer.Argument(help='Gold JSONL: {"id","text","spans":[{"start","end","type"}]}.', exists=True, dir_okay=False)],
-    baseline: Annotated[Optional[str], typer.Option("--baseline", help="Also score plain Presidio on the same texts: presidio.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N records.")] = None,
+    baseline: Annotated[str | None, typer.Option("--baseline", help="Also score plain Presidio on the same texts: presidio.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N records.")] = None,
     workers: WorkersOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

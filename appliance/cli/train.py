@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,9 +22,9 @@ def register(root: typer.Typer) -> None:
     def train_cmd(
         config: Annotated[Path, typer.Option("--config", "-c", help="Training recipe (YAML).", dir_okay=False)],
         resume: Annotated[bool, typer.Option("--resume", help="Continue from the newest verified checkpoint.")] = False,
-        set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a recipe key: key.sub=value.")] = None,
+        set_: Annotated[list[str] | None, typer.Option("--set", help="Override a recipe key: key.sub=value.")] = None,
         allow_change: Annotated[
-            Optional[list[str]],
+            list[str] | None,
             typer.Option("--allow-change", help="Accept a changed resume-critical setting (logged)."),
         ] = None,
         passphrase_file: PassphraseFileOpt = None,

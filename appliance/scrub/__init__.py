@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 import secrets as _secrets
-from typing import Sequence
+from collections.abc import Sequence
 
 from appliance.scrub.types import SAFE_HARBOR_TYPES, Entity, ScrubResult
 
-__all__ = ["Scrubber", "ScrubResult", "Entity", "SAFE_HARBOR_TYPES"]
+__all__ = ["SAFE_HARBOR_TYPES", "Entity", "ScrubResult", "Scrubber"]
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class Scrubber:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def __enter__(self) -> "Scrubber":
+    def __enter__(self) -> Scrubber:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -18,8 +18,8 @@ _ABBR = {m.lower()[:3]: i for m, i in ((k, v) for k, v in _MONTHS.items())}
 _ORD_WORDS = P.ORD_WORDS.split("|")
 _REF_YEAR = 2000  # a leap year, so Feb 29 without a year still parses
 
-_NUM = re.compile(r"^(?P<a>\d{1,4})(?P<s>[-/.])(?P<b>\d{1,2})(?:(?P=s)(?P<c>\d{2,4}))?(?P<rest>.*)$", re.S)
-_COMPACT = re.compile(r"^(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})(?P<rest>.*)$", re.S)
+_NUM = re.compile(r"^(?P<a>\d{1,4})(?P<s>[-/.])(?P<b>\d{1,2})(?:(?P=s)(?P<c>\d{2,4}))?(?P<rest>.*)$", re.DOTALL)
+_COMPACT = re.compile(r"^(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})(?P<rest>.*)$", re.DOTALL)
 _MONTH_WORD = re.compile(rf"(?i)\b({P.MONTHS_FULL}|{P.MONTHS_ABBR})\b\.?")
 _DAY_NUM = re.compile(r"(?i)\b(\d{1,2})(st|nd|rd|th)?\b")
 _DAY_WORD = re.compile(rf"(?i)\b({P.ORD_WORDS})\b")

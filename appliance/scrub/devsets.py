@@ -58,7 +58,7 @@ _WEEKDAY = re.compile(r"(?i)^(?:last|next|this|on)?\s*(?:mon|tues|wednes|thurs|f
 def _date_is_phi(value: str) -> bool:
     """A date span is a Safe Harbor element only if it has more than a year: a month, a day, digits m/d."""
     v = value.strip()
-    if re.fullmatch(r"(?:19|20)\d{2}s?|'\d{2}s?|the\s+\d{2,4}s", v, re.I):
+    if re.fullmatch(r"(?:19|20)\d{2}s?|'\d{2}s?|the\s+\d{2,4}s", v, re.IGNORECASE):
         return False
     if _MONTH.search(v) or re.search(r"\d{1,4}[-/.]\d{1,2}", v) or re.search(r"\d(?:st|nd|rd|th)\b", v):
         return True
@@ -86,11 +86,7 @@ def convert_presidio_synth(src: Path) -> list[dict]:
             label = s["entity_type"]
             value = s.get("entity_value", rec["full_text"][s["start_position"] : s["end_position"]])
             t = _SYNTH_MAP.get(label)
-            if t == "DATE" and not _date_is_phi(value):
-                t = None
-            elif t == "AGE" and not (value.strip().isdigit() and int(value) > 89):
-                t = None
-            elif t == "LOCATION" and label == "GPE" and not _geo_is_phi(value):
+            if t == "DATE" and not _date_is_phi(value) or t == "AGE" and not (value.strip().isdigit() and int(value) > 89) or t == "LOCATION" and label == "GPE" and not _geo_is_phi(value):
                 t = None
             spans.append({"start": s["start_position"], "end": s["end_position"], "type": t or f"~{label}"})
         out.append({"id": f"synth-{i:05d}", "text": rec["full_text"], "spans": sorted(spans, key=lambda x: x["start"])})

@@ -175,17 +175,13 @@ class DetectionEngine:
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 _SEGMENT_END = re.compile(r"(?<=[.!?;])\s+(?=\S)|\n+|\s{3,}|\s+>\s*")
-_CLINICAL_SHAPE = re.compile(
-    r"(?:itis|emia|aemia|ectomy|ostomy|otomy|osis|ology|ologist|pathy|plasty|scopy|scopic|gram|graphy|ase|ine|ide|"
-    r"ol|pril|sartan|statin|mab|nib|azole|cillin|mycin|floxacin|cycline|vir|pine|done|pam|lam|zepam|olol|ium|al|ic|"
-    r"ive|ary|ory|ous|ure|ment|tion|sion|ness|ing|ed|ly|er|s)$|^(?:tele|hyper|hypo|peri|post|pre|anti|intra|trans|sub|non)"
-)
 _INITIAL = re.compile(r"[:(\-•*>]\s*$|^\s*$")
 _CAP_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ][^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
 def _segments_needing_ner(note: Note, ents: list[Entity]) -> list[tuple[int, int]]:
     """(start, end) of the sentences/lines holding a word that could be an unexplained proper noun."""
+    from appliance.scrub.lexicon import CLINICAL_SHAPE as _CLINICAL_SHAPE
     from appliance.scrub.lexicon import lexicon
     from appliance.scrub.note import LOWER
 
@@ -264,4 +260,4 @@ def _propagate_names(note: Note, ents: list[Entity], allow: set[str]) -> list[En
     return ents + extra
 
 
-__all__ = ["DetectionEngine", "load_spacy", "resolve_spacy_model", "make_tldextract_offline", "build_recognizers", "UPPER"]
+__all__ = ["UPPER", "DetectionEngine", "build_recognizers", "load_spacy", "make_tldextract_offline", "resolve_spacy_model"]

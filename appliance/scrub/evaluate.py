@@ -14,16 +14,15 @@ import json
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from appliance.errors import InputError
 
 _TOK = re.compile(r"\w+")
 # label words inside a gold value ("Patient ID: ABCD1234") that are not themselves identifying
 _LABEL_WORDS = frozenset(
-    "patient pt id site mrn no number num member policy account acct dr mr mrs ms medicare medicaid insurance case "
-    "email health record records the our in at".split()
+    ["patient", "pt", "id", "site", "mrn", "no", "number", "num", "member", "policy", "account", "acct", "dr", "mr", "mrs", "ms", "medicare", "medicaid", "insurance", "case", "email", "health", "record", "records", "the", "our", "in", "at"]
 )
 
 # Presidio's entity names -> Safe Harbor types, for the baseline

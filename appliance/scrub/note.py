@@ -58,6 +58,6 @@ class Note:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def make(cls, text: str, doc: Any = None) -> "Note":
+    def make(cls, text: str, doc: Any = None) -> Note:
         mode, view = analysis_view(text)
         return cls(text=text, view=view, mode=mode, doc=doc)

@@ -11,10 +11,17 @@ enough digits is PHI even without a label.  Negative rules (eponyms, dosages, pa
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from appliance.scrub import patterns as P
-from appliance.scrub.lexicon import AMBIGUOUS_NAME_WORDS, EPONYM_HEADS, EPONYMS, STRONG_EPONYMS, lexicon
+from appliance.scrub.lexicon import (
+    AMBIGUOUS_NAME_WORDS,
+    CLINICAL_SHAPE,
+    EPONYM_HEADS,
+    EPONYMS,
+    STRONG_EPONYMS,
+    lexicon,
+)
 from appliance.scrub.note import LOWER, UPPER, Note
 from appliance.scrub.types import Entity
 
@@ -48,7 +55,7 @@ class ClinicalRecognizer(_PresidioBase):
         return [re.escape(w.lower()) for w in extra.get(type_, [])]
 
     # Presidio interface
-    def analyze(self, text, entities, nlp_artifacts=None):  # noqa: D102
+    def analyze(self, text, entities, nlp_artifacts=None):
         doc = getattr(nlp_artifacts, "tokens", None) if nlp_artifacts is not None else None
         note = Note.make(text, doc)
         out = []
@@ -92,7 +99,7 @@ _DATE_TEXT_CI = [re.compile(p, re.IGNORECASE) for p in P.DATE_TEXT]
 _WEEKDAY_ALONE = re.compile(r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b")
 
 
-class DateRecognizer(ClinicalRecognizer):
+class ClinicalDateRecognizer(ClinicalRecognizer):
     """Every date element but the year: numeric, spelled, partial ("7/22", "on the 3rd"), holidays."""
 
     NAME = "clinical_date"
@@ -149,7 +156,7 @@ class DateRecognizer(ClinicalRecognizer):
         return out
 
 
-class AgeRecognizer(ClinicalRecognizer):
+class ClinicalAgeRecognizer(ClinicalRecognizer):
     """Ages over 89 ("92-year-old", "92 yo", "aged 95", "ninety-one")."""
 
     NAME = "clinical_age"
@@ -158,9 +165,6 @@ class AgeRecognizer(ClinicalRecognizer):
     def find(self, note: Note) -> list[Entity]:
         out = []
         for m in P.AGE.finditer(note.view):
-            txt = m.group(0).lower()
-            if txt.startswith("ninety") or txt.startswith("one"):
-                pass
             s, e = _strip(note.view, *_span(m))
             out.append(Entity(s, e, "AGE", 0.9))
         return out
@@ -178,7 +182,7 @@ def _digits(s: str) -> int:
 _EXTENSION = re.compile(r"(?i)\b(?:ext|extension|x|pager|beeper|vocera|spectralink)\.?\s*#?\s*(\d(?:-?\d){2,6})\b(?!\s*(?:mg|ml|units?|times|days?)\b)")
 
 
-class PhoneFaxRecognizer(ClinicalRecognizer):
+class ClinicalPhoneFaxRecognizer(ClinicalRecognizer):
     """Telephone and fax numbers, told apart by the words just before them."""
 
     NAME = "clinical_phone_fax"
@@ -195,7 +199,7 @@ class PhoneFaxRecognizer(ClinicalRecognizer):
             val = v[s:e]
             nd = _digits(val)
             before = v[max(0, s - 40) : s]
-            ctx = bool(P.PHONE_CONTEXT.search(before)) or any(re.search(rf"\b{w}\b\W*$", before, re.I) for w in extra)
+            ctx = bool(P.PHONE_CONTEXT.search(before)) or any(re.search(rf"\b{w}\b\W*$", before, re.IGNORECASE) for w in extra)
             if nd < 7 or nd > 15:
                 continue
             # dates, decimals and SSNs look like digit groups too
@@ -214,7 +218,7 @@ class PhoneFaxRecognizer(ClinicalRecognizer):
         return out
 
 
-class EmailUrlIpRecognizer(ClinicalRecognizer):
+class ClinicalEmailUrlIpRecognizer(ClinicalRecognizer):
     """E-mail addresses, URLs and IP addresses, without tldextract (no public-suffix download)."""
 
     NAME = "clinical_email_url_ip"
@@ -252,7 +256,7 @@ def _label_regex(labels: Iterable[str]) -> re.Pattern:
     return re.compile(rf"(?<![\w])(?:{alt})\.?(?![a-z]){P.LABELED_VALUE}", re.IGNORECASE)
 
 
-class LabeledIdRecognizer(ClinicalRecognizer):
+class ClinicalLabeledIdRecognizer(ClinicalRecognizer):
     """Codes after an identifier label: MRN, member id, account, licence, VIN, serial, fingerprint id …"""
 
     NAME = "clinical_labeled_ids"
@@ -321,7 +325,7 @@ _MED_CODE = re.compile(
 )
 
 
-class CodeRecognizer(ClinicalRecognizer):
+class ClinicalCodeRecognizer(ClinicalRecognizer):
     """Any other unique number or code: long digit strings and letter-digit codes with no label nearby."""
 
     NAME = "clinical_codes"
@@ -356,8 +360,7 @@ class CodeRecognizer(ClinicalRecognizer):
 
 _CITY_STATE_CI = re.compile(P.CITY_STATE.pattern.replace("(?P<city>[A-Z][a-z'’.-]+(?:[ -](?:[A-Z][a-z'’.-]+|de|la|du|of)){0,3})", r"(?P<city>[A-Za-z][a-z'’.-]+(?:[ -][A-Za-z][a-z'’.-]+){0,2})"), re.IGNORECASE)
 _CITY_LEAD_WORDS = frozenset(
-    """lives living resides residing in from at to near and moved visiting the of seen admitted born home patient pt
-    address addr city located located based currently now was is transferred""".split()
+    ["lives", "living", "resides", "residing", "in", "from", "at", "to", "near", "and", "moved", "visiting", "the", "of", "seen", "admitted", "born", "home", "patient", "pt", "address", "addr", "city", "located", "located", "based", "currently", "now", "was", "is", "transferred"]
 )
 _GEO_PREP = re.compile(
     r"(?:\b(?:in|from|to|near|at|of|visiting|lives|living|resides|residing|moved|relocated|born|raised|grew\s+up|"
@@ -441,7 +444,7 @@ _EMPLOYER_LOWER = re.compile(
 )
 
 
-class AddressRecognizer(ClinicalRecognizer):
+class ClinicalAddressRecognizer(ClinicalRecognizer):
     """Street addresses (US and common foreign forms), PO boxes, city + state, counties, ZIP codes, cities."""
 
     NAME = "clinical_address"
@@ -518,7 +521,6 @@ class AddressRecognizer(ClinicalRecognizer):
         L = lexicon()
         v = note.view
         out = []
-        rx = re.compile(r"\b[A-Za-z][a-z]+(?:[ -][A-Z][a-z]+){0,2}\b") if note.mode != LOWER else re.compile(r"\b[a-z]+(?:[ -][a-z]+){0,2}\b")
         for m in re.finditer(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|de|la|del)){0,3}\b" if note.mode != LOWER else r"\b[a-z]+(?: [a-z]+){0,2}\b", v):
             words = m.group(0).split()
             # try the longest gazetteer match starting at each word
@@ -551,7 +553,6 @@ class AddressRecognizer(ClinicalRecognizer):
                 if ok:
                     out.append(Entity(s, e, "LOCATION", 0.7))
                 i = found
-        del rx
         return out
 
 
@@ -563,13 +564,11 @@ _FACILITY_LOWER_HEAD = re.compile(
 )
 _CAP_PHRASE = re.compile(r"(?:(?:St\.?|Mt\.?|Saint|Mount)\s+)?[A-Z][\w'’&-]*(?:\s+(?:of\s+|the\s+|and\s+|&\s+)?[A-Z][\w'’&-]*){0,4}")
 _NOT_PLACE_WORDS = frozenset(
-    """the a an this that these those his her their its our my your i we he she they it mon tue wed thu fri sat sun
-    monday tuesday wednesday thursday friday saturday sunday am pm noon night baseline bedside rest risk least most
-    first last time times home work school""".split()
+    ["the", "a", "an", "this", "that", "these", "those", "his", "her", "their", "its", "our", "my", "your", "i", "we", "he", "she", "they", "it", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "am", "pm", "noon", "night", "baseline", "bedside", "rest", "risk", "least", "most", "first", "last", "time", "times", "home", "work", "school"]
 )
 
 
-class FacilityRecognizer(ClinicalRecognizer):
+class ClinicalFacilityRecognizer(ClinicalRecognizer):
     """Hospitals, clinics, nursing homes and other named facilities ("St. Vincent's", "Elm Clinic")."""
 
     NAME = "clinical_facility"
@@ -679,13 +678,12 @@ _TRIGGER_RX = re.compile(rf"\b(?=(?:{P.NAME_TRIGGERS})\b[\s:,-]*(?:(?:is|was|nam
 _PAIR_RX = re.compile(r"\b(?P<f>[A-Z][a-z'’]+(?:-[A-Z][a-z]+)?)\s+(?:(?P<mi>[A-Z])\.?\s+)?(?P<l>[A-Z][a-zA-Z'’]+(?:-[A-Z][a-z]+)?|[A-Z]\.(?!\w)|[A-Z](?=\s+[a-z]))")
 _LAST_FIRST_RX = re.compile(r"\b(?P<l>[A-Z][a-zA-Z'’-]+),\s+(?P<f>[A-Z][a-z]+)(?:\s+(?P<mi>[A-Z])\.?)?\b")
 _LAST_FIRST_CAPS = re.compile(r"\b(?P<l>[A-Z]{2,}(?:[-'][A-Z]+)?),\s*(?P<f>[A-Z]{2,})(?:\s+[A-Z]\b\.?)?")
+_LAST_INITIAL_RX = re.compile(r"\b([A-Z][a-z]{2,})\s+[A-Z]\.(?=[\s,;)]|$)")
 _INITIALS_RX = re.compile(r"\b(?:pt|patient|mr|mrs|ms|dr|initials)\.?:?\s+(?P<n>[A-Z]\.\s?[A-Z]\.(?:\s?[A-Z]\.)?|[A-Z]{2,3})(?![\w])", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'’-]*\.?")
 _NAME_SUFFIX = re.compile(r",?\s+(?:Jr|Sr|II|III|IV|jr|sr)\b\.?")
 _STOP_AFTER_NAME = frozenset(
-    """and or but with was is has had have who which that the a an in on at to for of from by as this he she they
-    his her their pt patient reports states said denies presents presented admitted came called will may can
-    would should could did does says told went seen saw also then now still just not""".split()
+    ["and", "or", "but", "with", "was", "is", "has", "had", "have", "who", "which", "that", "the", "a", "an", "in", "on", "at", "to", "for", "of", "from", "by", "as", "this", "he", "she", "they", "his", "her", "their", "pt", "patient", "reports", "states", "said", "denies", "presents", "presented", "admitted", "came", "called", "will", "may", "can", "would", "should", "could", "did", "does", "says", "told", "went", "seen", "saw", "also", "then", "now", "still", "just", "not"]
 )
 
 
@@ -732,9 +730,9 @@ def _eponym_use(v: str, s: int, e: int) -> bool:
     return bool(m and (m.group(1) in EPONYM_HEADS or after.lstrip().split(" ")[0].strip(".,") in EPONYM_HEADS))
 
 
-class NameRecognizer(ClinicalRecognizer):
+class ClinicalNameRecognizer(ClinicalRecognizer):
     """Person names: titles, credentials, trigger words, first-name + surname pairs, initials, all-caps and
-    lower-case notes.  spaCy PERSON entities are added by :class:`SpacyNerRecognizer`."""
+    lower-case notes.  spaCy PERSON entities are added by :class:`ClinicalSpacyNerRecognizer`."""
 
     NAME = "clinical_names"
     ENTITIES = ("NAME",)
@@ -774,7 +772,11 @@ class NameRecognizer(ClinicalRecognizer):
 
         for m in (_TITLE_RX_CI if note.mode != "normal" else _TITLE_RX).finditer(v):
             # "Ms" the condition in a caps note: "MS AND HTN" has no name after it
+            before = len(out)
             add_tokens(m.start("n"), m.group("n"), 0.9, after_title=True)
+            if len(out) > before and out[-1].start == m.start("n"):
+                # the title goes with the name ("Dr. Patel" is one mention); surrogates keep the title word
+                out[-1] = Entity(m.start(), out[-1].end, "NAME", out[-1].score)
         for m in (_CRED_RX_CI if note.mode != "normal" else _CRED_RX).finditer(v):
             txt = m.group("n")
             # keep only the trailing name words ("Seen by John Smith, RN" -> "John Smith")
@@ -804,7 +806,7 @@ class NameRecognizer(ClinicalRecognizer):
                 continue
             txt = m.group("n")
             first = txt.split()[0]
-            weak = bool(re.match(r"(?:per|by|to|cc|call|called|contact|pt|patient|name|np|rn|md|provider|physician|nurse|doctor|consult|hi|hello|dear|thanks|thank you|this is|with)\b", trig))
+            weak = bool(re.match(r"(?:per|by|to|cc|call|called|contact|pt|patient|name(?!\s+(?:is|was))|np|rn|md|provider|physician|nurse|doctor|consult|hi|hello|dear|thanks|thank you|this is|with)\b", trig))
             cap = first[0].isupper()
             if not weak and cap and not lower and note.mode != UPPER and first.lower() in AMBIGUOUS_NAME_WORDS:
                 add_tokens(m.start("n"), txt, 0.75, after_title=True)  # "Mother April", "wife Grace"
@@ -846,10 +848,13 @@ class NameRecognizer(ClinicalRecognizer):
             for m in re.finditer(r"\b(?:patient|pt|name|re)\s*:\s*(?P<l>[a-z][a-z'’-]+),\s*(?P<f>[a-z]+)\b", v):
                 out.append(Entity(m.start("l"), m.end("f"), "NAME", 0.8))
         if not lower:
-            for m in _LAST_FIRST_CAPS.finditer(v):
+            for m in _LAST_FIRST_CAPS.finditer(note.text):
                 ll, fl = m.group("l").lower(), m.group("f").lower()
                 if (fl in L.first_names or ll in L.surnames) and fl not in L.clinical and ll not in L.clinical:
                     out.append(Entity(*_strip(v, m.start(), m.end()), "NAME", 0.8))
+            for m in _LAST_INITIAL_RX.finditer(v):
+                if m.group(1).lower() in L.common_surnames and m.group(1).lower() not in L.clinical:
+                    out.append(Entity(m.start(), m.end(), "NAME", 0.65))  # "Smith J."
             for m in _LAST_FIRST_RX.finditer(v):
                 fl, ll = m.group("f").lower(), m.group("l").lower()
                 if fl in L.clinical or ll in L.clinical or ll in L.english_common and ll not in L.surnames:
@@ -872,7 +877,79 @@ class NameRecognizer(ClinicalRecognizer):
                     if (mid and w in L.common_first) or w not in L.english_vocab:
                         if not _eponym_use(v, m.start(), m.end()):
                             out.append(Entity(m.start(), m.end(), "NAME", 0.6))
+        if note.mode == "normal":
+            out += _name_shapes(v, L)
+            out += _name_lists(v, out, L)
         return out
+
+
+_SENT_VERB = re.compile(
+    r"\s+(?:is|was|has|had|lives|lived|says|said|reports|reported|states|stated|denies|denied|will|would|can|"
+    r"could|works|worked|came|comes|went|goes|called|calls|presents|presented|agrees|agreed|prefers|wants|"
+    r"feels|felt|notes|noted|tolerated|ambulated|refused|declined|asked|asks|c/o|complains)\b"
+)
+_UNI_NAME_WORD = re.compile(r"\b[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*\b")
+
+
+def _plain(w: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c)).lower()
+
+
+def _name_shapes(v: str, L) -> list[Entity]:
+    """Name-shaped words no word list knows: a first name opening a sentence before a verb ("Darren is"),
+    words with non-English letters ("Šušulić"), and runs of two or three unknown capitalised words."""
+    out = []
+    words = [m for m in _UNI_NAME_WORD.finditer(v) if m.group(0)[0].isupper() and not m.group(0).isupper()]
+    for i, m in enumerate(words):
+        w = m.group(0)
+        lw = w.lower()
+        plain = _plain(w)
+        if lw in L.clinical or plain in L.clinical or plain in EPONYMS or lw in AMBIGUOUS_NAME_WORDS:
+            continue
+        if "-" in plain and any(x in EPONYMS or x in L.clinical for x in plain.split("-")):
+            continue
+        if lw in L.first_names and _SENT_VERB.match(v, m.end()) and lw not in L.english_common:
+            out.append(Entity(m.start(), m.end(), "NAME", 0.6))
+            continue
+        if len(lw) < 3 or lw in L.english_vocab or plain in L.english_vocab:
+            continue
+        if not w.isascii() and not w.isupper():
+            out.append(Entity(m.start(), m.end(), "NAME", 0.5))
+            continue
+        # two or three adjacent unknown capitalised words ("Tomomi Nishiyama", "Riku Andou")
+        if i + 1 < len(words):
+            n = words[i + 1]
+            gap = v[m.end() : n.start()]
+            nl = n.group(0).lower()
+            if re.fullmatch(r" (?:[A-Z]\.? )?", gap) and nl not in L.english_vocab and nl not in L.clinical:
+                out.append(Entity(m.start(), n.end(), "NAME", 0.5))
+    return out
+
+
+_LIST_SEP = re.compile(r"(?:,\s*|\s+and\s+|\s*&\s*|\s+or\s+)")
+_LIST_WORD = re.compile(r"[A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'’-]+")
+
+
+def _name_lists(v: str, found: list[Entity], L) -> list[Entity]:
+    """Names in a list travel together: "founders: Monjeau, Graves and Reed"."""
+    out = []
+    for e in [x for x in found if x.type == "NAME" and x.score >= 0.6]:
+        pos = e.end
+        for _ in range(6):
+            sep = _LIST_SEP.match(v, pos)
+            if not sep:
+                break
+            w = _LIST_WORD.match(v, sep.end())
+            if not w:
+                break
+            lw = w.group(0).lower()
+            if lw in L.clinical or (lw in L.english_vocab and lw not in L.surnames and lw not in L.first_names):
+                break
+            out.append(Entity(w.start(), w.end(), "NAME", 0.55))
+            pos = w.end()
+    return out
 
 
 _NER_MAP = {"PERSON": "NAME", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "FACILITY", "ORG": "FACILITY", "DATE": "DATE"}
@@ -884,13 +961,10 @@ _PERSON_CUE = re.compile(
     r"niece|nephew|grandson|granddaughter|aunt|uncle|neighbor|caregiver|with|by|per|called)\W*$"
 )
 _DEVICE_EPONYMS = frozenset(
-    """holter swan ganz swan-ganz doppler tenckhoff hickman mediport quinton permcath groshong jackson-pratt
-    penrose blakemore minnesota sengstaken yankauer ambu bovie kelly cobb stryker hoyer heimlich""".split()
+    ["holter", "swan", "ganz", "swan-ganz", "doppler", "tenckhoff", "hickman", "mediport", "quinton", "permcath", "groshong", "jackson-pratt", "penrose", "blakemore", "minnesota", "sengstaken", "yankauer", "ambu", "bovie", "kelly", "cobb", "stryker", "hoyer", "heimlich"]
 )
 _GENERIC_FACILITY = frozenset(
-    """skilled nursing facility rehab rehabilitation assisted living long-term long term acute care home health
-    physical therapy outpatient inpatient center unit hospital clinic medical the a of and emergency department
-    intensive cardiac surgical step-down stepdown floor ward hospice dialysis infusion urgent primary""".split()
+    ["skilled", "nursing", "facility", "rehab", "rehabilitation", "assisted", "living", "long-term", "long", "term", "acute", "care", "home", "health", "physical", "therapy", "outpatient", "inpatient", "center", "unit", "hospital", "clinic", "medical", "the", "a", "of", "and", "emergency", "department", "intensive", "cardiac", "surgical", "step-down", "stepdown", "floor", "ward", "hospice", "dialysis", "infusion", "urgent", "primary"]
 )
 
 
@@ -917,9 +991,7 @@ def _trim_person(v: str, s: int, e: int) -> tuple[int, int]:
 
 
 _RELATION_WORDS = frozenset(
-    """pt patient dr mr mrs ms miss daughter son wife husband mother father mom dad brother sister spouse
-    partner friend neighbor caregiver guardian niece nephew aunt uncle grandson granddaughter seen by per
-    attending resident nurse rn md np pa called spoke with hx of""".split()
+    ["pt", "patient", "dr", "mr", "mrs", "ms", "miss", "daughter", "son", "wife", "husband", "mother", "father", "mom", "dad", "brother", "sister", "spouse", "partner", "friend", "neighbor", "caregiver", "guardian", "niece", "nephew", "aunt", "uncle", "grandson", "granddaughter", "seen", "by", "per", "attending", "resident", "nurse", "rn", "md", "np", "pa", "called", "spoke", "with", "hx", "of"]
 )
 
 
@@ -932,7 +1004,7 @@ def note_ents(note: Note) -> list[tuple[int, int, str]]:
     return [(e.start_char, e.end_char, e.label_) for e in note.doc.ents]
 
 
-class SpacyNerRecognizer(ClinicalRecognizer):
+class ClinicalSpacyNerRecognizer(ClinicalRecognizer):
     """spaCy's statistical NER, filtered for clinical text (drug names, eponyms, abbreviations, states)."""
 
     NAME = "spacy_ner"
@@ -970,6 +1042,14 @@ class SpacyNerRecognizer(ClinicalRecognizer):
                 if e > s:
                     words = v[s:e].split()
                     lw0 = words[0].lower().strip(".,'’").removesuffix("'s")
+                    plain = [_plain(w.strip(".,'’")) for w in words]
+                    if any(x in EPONYMS or all(y in EPONYMS for y in x.split("-")) for x in plain):
+                        continue  # "Ménière", "Guillain-Barré"
+                    if len(words) > 1 and all(
+                        (x in L.english_vocab or CLINICAL_SHAPE.search(x)) and x not in L.first_names and x not in L.common_surnames
+                        for x in plain
+                    ):
+                        continue  # "Pulmonary Embolism"
                     if len(words) == 1 and not _PERSON_CUE.search(v, max(0, s - 25), s) and (
                         lw0 in EPONYMS
                         or lw0 in _DEVICE_EPONYMS
@@ -1011,7 +1091,7 @@ class SpacyNerRecognizer(ClinicalRecognizer):
         return out
 
 
-class DenyListRecognizer(ClinicalRecognizer):
+class ClinicalDenyListRecognizer(ClinicalRecognizer):
     """Site deny list: words always treated as PHI (``deny_list``; ``deny_by_type`` types them)."""
 
     NAME = "deny_list"
@@ -1037,16 +1117,16 @@ class DenyListRecognizer(ClinicalRecognizer):
 REGISTRY: dict[str, type[ClinicalRecognizer]] = {
     cls.NAME: cls
     for cls in (
-        DateRecognizer,
-        AgeRecognizer,
-        PhoneFaxRecognizer,
-        EmailUrlIpRecognizer,
-        LabeledIdRecognizer,
-        CodeRecognizer,
-        AddressRecognizer,
-        FacilityRecognizer,
-        NameRecognizer,
-        SpacyNerRecognizer,
-        DenyListRecognizer,
+        ClinicalDateRecognizer,
+        ClinicalAgeRecognizer,
+        ClinicalPhoneFaxRecognizer,
+        ClinicalEmailUrlIpRecognizer,
+        ClinicalLabeledIdRecognizer,
+        ClinicalCodeRecognizer,
+        ClinicalAddressRecognizer,
+        ClinicalFacilityRecognizer,
+        ClinicalNameRecognizer,
+        ClinicalSpacyNerRecognizer,
+        ClinicalDenyListRecognizer,
     )
 }

@@ -9,6 +9,7 @@ reduced to the year.  Operators per type: ``surrogate`` | ``tag`` | ``redact`` |
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -26,6 +27,12 @@ _FACILITY_HEADS = re.compile(
 _STREET_SUFFIX = re.compile(r"(?i)\b(street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|circle|parkway|highway|trail)\b\.?")
 
 
+_TITLES = frozenset(
+    "dr doctor mr mrs ms miss mx prof professor rev reverend sr sister nurse capt sgt lt col judge father fr pastor "
+    "rabbi atty attorney dame sir madam mme mlle herr frau sra senor señor senora señora".split()
+)
+
+
 class Surrogates:
     """Replace entities in one text; ``scope`` ties consistency and the date offset to a patient."""
 
@@ -40,7 +47,7 @@ class Surrogates:
 
     # -- keyed choices ------------------------------------------------------------------------------------
     def _h(self, scope: str, kind: str, value: str) -> int:
-        msg = f"{scope}\x1f{kind}\x1f{value}".encode("utf-8")
+        msg = f"{scope}\x1f{kind}\x1f{value}".encode()
         return int.from_bytes(hmac.new(self._secret, msg, hashlib.sha256).digest()[:8], "big")
 
     def date_offset(self, scope: str) -> int:
@@ -94,6 +101,8 @@ class Surrogates:
                 if core.lower().endswith(suf):
                     core, poss = core[: -len(suf)], core[-len(suf) :]
             key = core.lower()
+            if key in _TITLES:
+                return w  # "Dr.", "Mrs." stay: they carry no identity and keep the sentence readable
             if len(core) == 1:  # an initial
                 fake = string.ascii_uppercase[self._h(scope, "initial", key) % 26]
             elif key in L.first_names and key not in L.common_surnames:
@@ -112,7 +121,10 @@ class Surrogates:
 
     def _s_date(self, value: str, scope: str) -> str:
         mode = getattr(self.settings, "date_mode", "shift")
-        return shift_date_text(value, self.date_offset(scope), mode)
+        out = shift_date_text(value, self.date_offset(scope), mode)
+        # a year more than 89 years back (a DOB) would reveal an age over 89: clamp it to the 90+ category
+        cutoff = dt.date.today().year - 90
+        return re.sub(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)", lambda m: str(max(int(m.group(1)), cutoff)), out)
 
     def _s_age(self, value: str, scope: str) -> str:
         # Safe Harbor: ages over 89 collapse into one "90 or older" category
@@ -174,12 +186,12 @@ class Surrogates:
                 out.append(c)
         return "".join(out)
 
-    _s_phone = _s_fax = _s_ssn = _s_mrn = _s_health_plan = _s_account = _s_license = None  # set below
-    _s_vehicle = _s_device = _s_biometric = _s_id = None
+    # identifiers: format-preserving codes (digits stay digits, letters letters, separators kept)
+    def _s_phone(self, v: str, s: str) -> str:
+        return self._code(v, s, "PHONE")
 
-
-for _t in ("phone", "fax", "ssn", "mrn", "health_plan", "account", "license", "vehicle", "device", "biometric", "id"):
-    setattr(Surrogates, f"_s_{_t}", (lambda t: lambda self, v, s: self._code(v, s, t.upper()))(_t))
+    def _s_fax(self, v: str, s: str) -> str:
+        return self._code(v, s, "FAX")
 
 
 def _case_like(template: str, word: str) -> str:

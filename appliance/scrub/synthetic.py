@@ -23,12 +23,12 @@ class _Note:
         self.spans: list[dict] = []
         self.pos = 0
 
-    def t(self, s: str) -> "_Note":
+    def t(self, s: str) -> _Note:
         self.parts.append(s)
         self.pos += len(s)
         return self
 
-    def p(self, value: str, type_: str) -> "_Note":
+    def p(self, value: str, type_: str) -> _Note:
         self.spans.append({"start": self.pos, "end": self.pos + len(value), "type": type_})
         return self.t(value)
 
@@ -95,14 +95,13 @@ def _note(rng: random.Random, f, pid: int, topic: str) -> tuple[str, list[dict]]
     female = rng.random() < 0.5
     first = f.first_name_female() if female else f.first_name_male()
     last = f.last_name()
-    he, his = ("she", "her") if female else ("he", "his")
     base = dt.date(rng.randint(2019, 2025), rng.randint(1, 12), rng.randint(1, 28))
     age = rng.choice([rng.randint(22, 88), rng.randint(22, 88), rng.randint(90, 103)])
     problems = MONTH2_PROBLEMS if topic == "month2" else BASE_PROBLEMS
     kind = rng.choice(["nursing", "progress", "discharge", "phone"]) if topic != "month2" else rng.choice(
         ["oncology", "peds", "psych", "home"]
     )
-    doc_first, doc_last = f.first_name(), f.last_name()
+    doc_last = f.last_name()
     nurse = f"{f.first_name()} {f.last_name()}"
     mrn = str(rng.randint(1000000, 99999999))
 
@@ -142,14 +141,14 @@ def _note(rng: random.Random, f, pid: int, topic: str) -> tuple[str, list[dict]]
     rel = rng.choice(["wife", "husband", "daughter", "son", "sister", "niece", "neighbor"])
     rel_name = f.first_name() if rng.random() < 0.6 else f"{f.first_name()} {f.last_name()}"
     n.t(f"{rel.capitalize()} ").p(rel_name, "NAME").t(" at bedside" if rng.random() < 0.5 else " called").t(
-        f", can be reached at "
+        ", can be reached at "
     )
     n.p(f.numerify(rng.choice(["(###) ###-####", "###-###-####", "###.###.####"])), "PHONE").t(". ")
     if rng.random() < 0.6:
         n.t(f"Lives {rng.choice(['alone', 'with family', 'with spouse'])} at ").p(f.street_address(), "LOCATION").t(", ")
         n.p(f.city(), "LOCATION").t(", ").t(f.state_abbr()).t(" ").p(f.zipcode(), "ZIP").t(". ")
     elif rng.random() < 0.5:
-        n.t("Resides in ").p(f.city(), "LOCATION").t(f", moved from ").p(f"{f.city()} County", "LOCATION").t(" last year. ")
+        n.t("Resides in ").p(f.city(), "LOCATION").t(", moved from ").p(f"{f.city()} County", "LOCATION").t(" last year. ")
     # identifiers of many kinds
     extras = [
         lambda: n.t("Insurance: Medicare, member ID ").p(f.bothify("#??#-??#-??##").upper(), "HEALTH_PLAN").t(". "),

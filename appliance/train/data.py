@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 

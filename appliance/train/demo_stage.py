@@ -39,7 +39,11 @@ def _ensure_records(ctx) -> None:
 
 
 def demo_stage(ctx) -> dict:
-    """Train, kill -9 after the first committed checkpoint, resume; returns the run summary."""
+    """Train, kill -9 after the first committed checkpoint, resume; returns the run summary.
+
+    Keys: run_dir, final_model, steps, final_loss, eval_ppl, killed_at_step, resumed_from_step, model_version
+    (registered by the registry hook), train_records, heldout_records.
+    """
     from appliance.errors import ApplianceError
     from appliance.train.checkpoint import committed
 
@@ -73,6 +77,7 @@ def demo_stage(ctx) -> dict:
         "eval_ppl": out["eval_ppl"],
         "killed_at_step": killed_at,
         "resumed_from_step": out["resumed_from_step"],
+        "model_version": out.get("model_version"),
         "train_records": out["train_records"],
         "heldout_records": out["heldout_records"],
     }

@@ -204,7 +204,6 @@ class Trainer:
 
     # -- checkpoints ------------------------------------------------------------------------------------
     def _load(self, path: Path) -> None:
-        import torch
 
         self.engine.load_checkpoint(str(path), tag=DS_TAG, load_optimizer_states=True,
                                     load_lr_scheduler_states=True, load_module_strict=True)
@@ -220,7 +219,6 @@ class Trainer:
         set_rng_state(json.loads((path / f"rng_rank{self.rank}.json").read_text()))
 
     def save(self) -> None:
-        import torch
         import torch.distributed as dist
 
         staging = ckpt.staging_path(self.ckpt_root, self.step)

@@ -220,5 +220,16 @@ def diff_critical(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, A
     return [(k, old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k)]
 
 
-__all__ = ["Recipe", "load_recipe", "apply_overrides", "recipe_from_dict", "recipe_to_dict", "critical_view",
-           "diff_critical", "CRITICAL_KEYS", "NEVER_CHANGEABLE", "ARCHS", "PRESETS"]
+__all__ = [
+    "ARCHS",
+    "CRITICAL_KEYS",
+    "NEVER_CHANGEABLE",
+    "PRESETS",
+    "Recipe",
+    "apply_overrides",
+    "critical_view",
+    "diff_critical",
+    "load_recipe",
+    "recipe_from_dict",
+    "recipe_to_dict",
+]

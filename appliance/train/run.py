@@ -14,13 +14,14 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from appliance import __version__
 from appliance._internal.atomic import atomic_write
 from appliance._internal.hashing import canonical_json, sha256_bytes
-from appliance.errors import ApplianceError, InputError, PolicyRefused, UsageError
+from appliance.errors import ApplianceError, InputError, IntegrityError, PolicyRefused, UsageError
 from appliance.home import Home
 from appliance.train import checkpoint as ckpt
 from appliance.train import tokenizer as tokmod
@@ -138,12 +139,14 @@ def train(
                              hint="use --set train.precision=bf16 (or fp32) on a CPU host")
         world_size = recipe.run.nproc * (_hostfile_hosts(recipe.run.hostfile) if recipe.run.hostfile else 1)
 
-        found = ckpt.find_resumable(ckpt_root)
         if not resume and ckpt.committed(ckpt_root):
             raise PolicyRefused(f"run {name} already has checkpoints in {ckpt_root}",
-                                hint=f"continue it with --resume, or set run.name to a new name (--set run.name=…)")
+                                hint="continue it with --resume, or set run.name to a new name (--set run.name=…)")
+        found = ckpt.find_resumable(ckpt_root) if resume else None
         if resume and found is None and ckpt.committed(ckpt_root):
-            log.warning("no checkpoint of %s verifies; starting from step 0", name)
+            # Checkpoints exist but none verifies: starting over silently would hide damage.
+            raise IntegrityError(f"no checkpoint of run {name} verifies against its manifest",
+                                 hint=f"inspect {ckpt_root}; to start over, move it away and run without --resume")
 
         records = list(source.list_records())
         if not records:
@@ -210,7 +213,7 @@ def train(
         plan_path = run_dir / "plan.json"
         atomic_write(plan_path, json.dumps(plan, indent=1, sort_keys=True))
         counts = {"train_records": manifest["counts"]["train"], "heldout_records": manifest["counts"]["heldout"],
-                  "train_samples": int(len(arrays["train"])), "heldout_samples": int(len(arrays["heldout"]))}
+                  "train_samples": len(arrays["train"]), "heldout_samples": len(arrays["heldout"])}
         event = {"run": name, "recipe_sha256": plan["recipe_sha256"], "data_manifest_sha256": manifest["sha256"],
                  "world_size": world_size, **counts}
         if resume_from is not None:

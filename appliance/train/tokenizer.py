@@ -7,8 +7,8 @@ A trained tokenizer is saved once, at the start of a run, into ``runs/<name>/tok
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 BOS, EOS, PAD = "<|bos|>", "<|eos|>", "<|pad|>"
 

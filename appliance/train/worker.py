@@ -42,8 +42,8 @@ def _load_data(plan: dict):
     if path and os.path.exists(path):
         return read_channel(path)
     # A rank on another host: rebuild the same arrays from the vault, in memory.
-    from appliance.train.data import VaultSource, build_manifest, tokenize_split
     from appliance.train import tokenizer as tokmod
+    from appliance.train.data import VaultSource, build_manifest, tokenize_split
 
     if plan.get("data_source") != "vault":
         raise RuntimeError("no data channel for this rank and the run does not read from the vault")
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--local_rank", type=int, default=int(os.environ.get("LOCAL_RANK", 0)))
     args = parser.parse_args(argv)
     t_start = time.time()
+    os.umask(0o077)  # checkpoints and the final model are readable by the appliance user only
 
     from appliance._internal import netguard
 

@@ -246,3 +246,40 @@ def test_eval_version_on_its_manifest(world):
     assert res["memorization"]["train"]["records"] > 0 and res["phi"]["tokens"] == 128
     stored = registry.get(home, v)["evaluations"]
     assert stored[-1]["kind"] == "eval" and stored[-1]["result"]["perplexity"] == p
+
+
+def test_kill_mid_retrain_then_resume(world):
+    """kill -9 the whole retrain after its first checkpoint; `retrain --resume` finishes the same run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from appliance.train.checkpoint import committed
+
+    home, rc = world["home"], world["rc"]
+    world["ingest"](rc.write_month(world["root"] / "e.jsonl", rc.MONTH_C, 16, 5), "month-e")
+    env = {**os.environ, "APPLIANCE_HOME": str(home.root), "APPLIANCE_PASSPHRASE_FILE": str(world["pf"])}
+    cmd = [sys.executable, "-m", "appliance", "retrain", "--no-phi", "--json"]
+    before = {p.name for p in home.runs_dir.glob("retrain-*")}
+    proc = subprocess.Popen([*cmd, "--set", "checkpoint.every=4"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    run_dir, deadline = None, time.time() + 400
+    while time.time() < deadline and proc.poll() is None:
+        new = [p for p in home.runs_dir.glob("retrain-*") if p.name not in before]
+        if new and committed(new[0] / "checkpoints"):
+            run_dir = new[0]
+            break
+        time.sleep(0.2)
+    assert run_dir is not None, "the retrain never committed a checkpoint"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(1.5)  # the ranks notice their parent is gone
+    assert registry.find_by_run(home, run_dir.name) is None
+    res = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert res.returncode in (0, 4), res.stderr
+    out = json.loads(res.stdout)
+    assert out["plan"]["run_name"] == run_dir.name
+    assert out["train"]["resumed_from_step"] >= 4
+    assert registry.get(home, out["candidate"])["run_name"] == run_dir.name

@@ -47,13 +47,13 @@ def test_presidio_compatible_recognizer(engine):
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
-    from appliance.scrub.recognizers import DateRecognizer, LabeledIdRecognizer
+    from appliance.scrub.recognizers import ClinicalDateRecognizer, ClinicalLabeledIdRecognizer
 
     nlp_engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": "en_core_web_sm"}])
     nlp_engine.nlp = {"en": engine.nlp}
     reg = RecognizerRegistry(supported_languages=["en"])
-    reg.add_recognizer(DateRecognizer())
-    reg.add_recognizer(LabeledIdRecognizer())
+    reg.add_recognizer(ClinicalDateRecognizer())
+    reg.add_recognizer(ClinicalLabeledIdRecognizer())
     analyzer = AnalyzerEngine(registry=reg, nlp_engine=nlp_engine, supported_languages=["en"])
     res = analyzer.analyze("MRN 4452318 seen 7/22.", language="en")
     assert {r.entity_type for r in res} >= {"MRN", "DATE"}
@@ -70,3 +70,21 @@ def test_two_workers_match_one(settings):
         b = two.detect_batch(texts)
         c = two.detect_batch(texts[:3])  # the pool is reused across calls
     assert a == b and c == a[:3]
+
+
+def test_presidio_default_registry_unaffected_by_our_classes(engine):
+    """Presidio finds predefined recognizers by class name among all EntityRecognizer subclasses: ours must
+    not shadow any of them (a plain AnalyzerEngine still builds after our module is imported)."""
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from presidio_analyzer.recognizer_registry.recognizers_loader_utils import RecognizerListLoader
+
+    from appliance.scrub.recognizers import REGISTRY
+
+    all_names = [c.__name__ for c in RecognizerListLoader.get_all_existing_recognizers()]
+    for cls in REGISTRY.values():
+        assert all_names.count(cls.__name__) == 1, cls.__name__
+    nlp_engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": "en_core_web_sm"}])
+    nlp_engine.nlp = {"en": engine.nlp}
+    for _ in range(3):
+        AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=["en"])

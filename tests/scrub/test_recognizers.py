@@ -192,3 +192,40 @@ def _shared_nlp():
 
         _NLP.append(load_spacy("en_core_web_sm"))
     return _NLP[0]
+
+
+@pytest.mark.parametrize(
+    "text, value, type_",
+    [
+        ("brought in by her grandson Piotr after a fall", "Piotr", "NAME"),  # overlapping triggers
+        ("accompanied by wife gloria. reports bg 140s.", "gloria", "NAME"),
+        ("WILLIAMSON,RUTH A   593-28-14", "WILLIAMSON,RUTH", "NAME"),
+        ("Pt's son Harold Jenkins Jr. reached at home.", "Harold Jenkins Jr", "NAME"),
+        ("Case mgmt (Patrice, ext 4421) working on auth.", "4421", "PHONE"),
+        ("-- Noor Al-Rashid, MD, FACC  pager 4-2231", "4-2231", "PHONE"),
+        ("Pt's brother will visit Saturday.", "Saturday", "DATE"),
+        ("Resides in Lake Donald, moved last year.", "Lake Donald", "LOCATION"),
+        ("Pt works at Schmidt, Phillips and Brown; supervisor aware.", "Schmidt, Phillips and Brown", "FACILITY"),
+        ("The address is 6750 Koskikatu 25 Apt. 864, Artilleros, Uruguay.", "Koskikatu 25 Apt. 864, Artilleros", "LOCATION"),
+        ("ZIP: 8592", "8592", "ZIP"),
+        ("Telehealth from IP 215.30.45.80.", "215.30.45.80", "IP_ADDRESS"),
+        ("Vehicle plate ZIQ 963 in lot B.", "ZIQ 963", "VEHICLE"),
+        ("Founders: Jennifer Monjeau, Graves and Reed.", "Reed", "NAME"),
+        ("My grandfather was called Djevad Šušulić.", "Šušulić", "NAME"),
+        ("Admitted to CAMPBELL EMERGENCY DEPT today.", "CAMPBELL EMERGENCY DEPT", "FACILITY"),
+    ],
+)
+def test_clinical_writing_styles(found, text, value, type_):
+    f = found(text)
+    assert any(value in v and (t == type_ or type_ in ("LOCATION", "FACILITY") and t in ("LOCATION", "FACILITY")) for v, t in f), f
+
+
+def test_phi_free_clinical_text_stays_clean(found):
+    text = (
+        "Assessment and Plan: Acute on chronic systolic heart failure - Continue Lasix 40 mg IV BID. Echo showed EF "
+        "25-30%. Atrial fibrillation - rate controlled on metoprolol, continue Eliquis 5 mg BID. A1c 8.2. Discussed "
+        "with Cardiology and Physical Therapy. Disposition: likely discharge to Skilled Nursing Facility in 2-3 days. "
+        "Apgar 8/9. Holter monitor reviewed. Swan-Ganz catheter placed. Sjögren syndrome, Ménière disease, "
+        "Guillain-Barré. Barrett esophagus. Pulmonary Embolism ruled out. Pain 4/10, strength 5/5, 2/6 murmur."
+    )
+    assert found(text) == [], found(text)

@@ -112,3 +112,10 @@ def test_scrubber_end_to_end(settings):
     assert (d2 - d1).days == 6
     assert r1.counts["NAME"] >= 2 and r1.counts["MRN"] == 1 and r1.counts["DATE"] == 1
     assert other.text != r1.text  # another patient: other surrogates
+
+
+def test_birth_year_over_89_is_clamped(sur):
+    cutoff = dt.date.today().year - 90
+    assert sur.surrogate("DATE", "03/02/1925", "p:9").endswith(str(cutoff))
+    assert sur.surrogate("DATE", "March 3, 1931", "p:9").endswith(str(cutoff))
+    assert sur.surrogate("DATE", "03/02/2001", "p:9")[-4:] in ("2000", "2001", "2002")  # recent years only shift

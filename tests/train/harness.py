@@ -12,10 +12,7 @@ import random
 import sys
 from pathlib import Path
 
-_WORDS = ("patient presents with mild fever and cough . denies chest pain . history of asthma , "
-          "uses inhaler twice daily . vitals stable . lungs clear on auscultation . plan : rest , fluids , "
-          "follow up in two weeks . blood pressure normal . prescribed amoxicillin for seven days . "
-          "no known allergies . reports headache and fatigue since monday .").split()
+_WORDS = ["patient", "presents", "with", "mild", "fever", "and", "cough", ".", "denies", "chest", "pain", ".", "history", "of", "asthma", ",", "uses", "inhaler", "twice", "daily", ".", "vitals", "stable", ".", "lungs", "clear", "on", "auscultation", ".", "plan", ":", "rest", ",", "fluids", ",", "follow", "up", "in", "two", "weeks", ".", "blood", "pressure", "normal", ".", "prescribed", "amoxicillin", "for", "seven", "days", ".", "no", "known", "allergies", ".", "reports", "headache", "and", "fatigue", "since", "monday", "."]
 
 
 def corpus(n: int = 160, seed: int = 7) -> dict[str, str]:

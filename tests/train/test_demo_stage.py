@@ -9,11 +9,12 @@ import pytest
 
 @pytest.mark.slow
 def test_demo_stage_kills_and_resumes(tmp_path):
+    from train_helpers import notes as _notes
+
     from appliance.demo import new_context
     from appliance.keys import init_home
     from appliance.train.demo_stage import demo_stage
     from appliance.vault import Vault
-    from train_helpers import notes as _notes
 
     ctx = new_context(tmp_path / "demo")
     init_home(ctx.home, ctx.passphrase, kdf_target_ms=1)

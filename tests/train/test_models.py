@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from train_helpers import base_recipe, run, step_losses
 
 

@@ -8,9 +8,9 @@ import time
 
 import numpy as np
 import pytest
+from train_helpers import base_recipe, kill_group, run, start, step_losses, wait_for, weights
 
 from appliance.train.checkpoint import ENV_PAUSE_IN_SAVE, find_resumable
-from train_helpers import base_recipe, kill_group, run, start, step_losses, wait_for, weights
 
 
 def _audit_actions(home):

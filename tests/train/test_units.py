@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from appliance.errors import ConfigError
@@ -134,3 +133,22 @@ def test_keep_last_deletes_only_after_commit(tmp_path):
     ckpt.commit(root, 2, {}, keep_last=1)
     assert [p.name for _, p in ckpt.committed(root)] == ["step_00000002"]
     assert (root / "LATEST").read_text().strip() == "step_00000002"
+
+
+def test_resume_refuses_when_no_checkpoint_verifies(tmp_path):
+    from appliance.errors import IntegrityError, PolicyRefused
+    from appliance.home import Home
+    from appliance.train import train
+    from appliance.train.recipe import recipe_from_dict
+
+    home = Home(tmp_path / "home")
+    root = home.run_dir("r") / "checkpoints"
+    root.mkdir(parents=True)
+    _fake_checkpoint(root, 3)
+    (root / "step_00000003" / "ds" / "shard.pt").write_bytes(b"damaged")
+    recipe = recipe_from_dict({"run": {"name": "r"}, "model": {"init": {"arch": "llama"}}})
+    src = InMemorySource({"a": "some text"})
+    with pytest.raises(IntegrityError, match="verifies"):
+        train(home, recipe, source=src, resume=True, audit=False)
+    with pytest.raises(PolicyRefused, match="already has checkpoints"):
+        train(home, recipe, source=src, resume=False, audit=False)

@@ -4,8 +4,8 @@ DeepSpeed's launcher) as its own process group, so a test can kill -9 the whole 
 from __future__ import annotations
 
 import json
-import random
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -96,10 +96,7 @@ def weights(final_dir: Path) -> dict:
     return load_file(str(final_dir / "model.safetensors"))
 
 
-_VOCAB = ("fever cough asthma inhaler vitals lungs fluids pressure amoxicillin allergies headache fatigue "
-          "nausea rash sutures wound dressing glucose insulin dosage discharge follow review stable improved "
-          "worsened mild severe chronic acute left right bilateral oral daily twice weekly pain denies reports "
-          "presents history plan exam normal clear tender swelling").split()
+_VOCAB = ["fever", "cough", "asthma", "inhaler", "vitals", "lungs", "fluids", "pressure", "amoxicillin", "allergies", "headache", "fatigue", "nausea", "rash", "sutures", "wound", "dressing", "glucose", "insulin", "dosage", "discharge", "follow", "review", "stable", "improved", "worsened", "mild", "severe", "chronic", "acute", "left", "right", "bilateral", "oral", "daily", "twice", "weekly", "pain", "denies", "reports", "presents", "history", "plan", "exam", "normal", "clear", "tender", "swelling"]
 
 
 def notes(n: int) -> list[str]:
