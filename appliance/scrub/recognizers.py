@@ -10,6 +10,7 @@ enough digits is PHI even without a label.  Negative rules (eponyms, dosages, pa
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -182,6 +183,14 @@ def _digits(s: str) -> int:
 _EXTENSION = re.compile(r"(?i)\b(?:ext|extension|x|pager|beeper|vocera|spectralink)\.?\s*#?\s*(\d(?:-?\d){2,6})\b(?!\s*(?:mg|ml|units?|times|days?)\b)")
 
 
+_INTL_PHONE = re.compile(r"(?<![\w+/.-])(?:\+\d{1,3}[\s.-]?(?:\(0\)\s?)?)?\(?\d{1,5}\)?(?:[ .-]\d{2,8}){1,4}(?![\w/]|[.-]\d)")
+_INTL_CUE_BEFORE = re.compile(
+    r"(?i)\b(?:phone|ph|tel|telephone|cell|mobile|mob|desk|office|fax|call|answering\s+at|reach(?:ed)?\s+at|"
+    r"registered|landline|whatsapp)\b\W{0,4}$"
+)
+_INTL_CUE_AFTER = re.compile(r"(?i)\s*-?\s*\(?(?:office|fax|mobile|desk|cell|home|work|tel)\b")
+
+
 class ClinicalPhoneFaxRecognizer(ClinicalRecognizer):
     """Telephone and fax numbers, told apart by the words just before them."""
 
@@ -215,6 +224,19 @@ class ClinicalPhoneFaxRecognizer(ClinicalRecognizer):
             out.append(Entity(s, e, type_, 0.9 if ctx or nd >= 10 else 0.6))
         for m in _EXTENSION.finditer(v):
             out.append(Entity(m.start(1), m.end(1), "PHONE", 0.7))
+        # numbering plans of other countries: digit groups of any size, with "+" or a phone word beside them
+        for m in _INTL_PHONE.finditer(v):
+            s, e = m.span()
+            val = v[s:e]
+            nd = _digits(val)
+            if nd < 7 or nd > 15 or re.fullmatch(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{3}-\d{2}-\d{4}|(?:19|20)\d{2}[\s-]\d{1,4}", val):
+                continue
+            before = v[max(0, s - 30) : s]
+            cue = val.startswith("+") or _INTL_CUE_BEFORE.search(before) or _INTL_CUE_AFTER.match(v, e)
+            if not cue or _UNIT_AFTER.match(v, e):
+                continue
+            fax = P.FAX_CONTEXT.search(before[-12:]) or re.match(r"\s*-?\s*fax\b", v[e : e + 8], re.IGNORECASE)
+            out.append(Entity(s, e, "FAX" if fax else "PHONE", 0.75))
         return out
 
 
@@ -371,37 +393,88 @@ _GEO_PREP = re.compile(
 )
 
 
-_ZIP_LABELED = re.compile(r"(?i)\b(?:zip|zip\s*code|zipcode|postal\s*code|postcode|post\s*code|plz|cap)\s*[:#]?\s*((?-i:[A-Z]{0,2}[- ]?)\d{3,5}(?:[ -]\d{2,4}|[ ]?(?-i:[A-Z]{2}))?)\b")
-_UNI_CAP = r"[A-ZÀ-ÖØ-ÞĀ-ſ]"
+_ZIP_LABELED = re.compile(r"(?i)\b(?:zip|zip\s*code|zipcode|postal\s*code|postcode|post\s*code|plz|cap)\s*(?:[:#]|is)?\s*((?-i:[A-Z]{0,2}[- ]?)\d{3,5}(?:[ -]\d{2,4}|[ ]?(?-i:[A-Z]{2}))?)\b")
+_UNI_CAP = r"[A-ZÀ-ÖØ-ÞĀ-ſΆ-ΏΑ-ΩЀ-Я]"  # Latin, Greek and Cyrillic capitals
+_STREET_TYPE_AFTER = (
+    r"(?:u\.|utca|út|útja|tér|tere|rkp\.|körút|köz|sor|sétány|kapu|str\.|gate|gata|gatan|vägen|veien|vegen|vej|"
+    r"terrasse|katu|kuja|tie|ulica|ul\.|cesta|trg|straat|laan|weg|gasse|strasse|straße)"
+)
+_STREET_TYPE_BEFORE = (
+    r"(?:ul\.|al\.|C/|Avda\.|Av\.|Rúa|Rua|Rue|Via|Viale|Calle|Avenida|Paseo|Praça|Largo|Corso|Piazza|Strada|Chemin|"
+    r"Quai|Trg|trg|Ulica|ulica|rue|via|calle|rua|avenida)"
+)
 _ADDR_ANCHOR = re.compile(
     r"\b(?:Apt|Apartment|Suite|Ste|Unit)\.?\s*#?\s*\d+[A-Za-z]?\b"
     r"|\b(?:P\.?\s*O\.?\s*Box|PSC|CMR)\s+\d+"
     # "Koskikatu 25", "Præstevænget 15", "ul. Miła 53": a capitalised street word then a house number
     rf"|\b\d{{1,6}}\s+(?:\d{{1,5}}\s+)?(?:ul\.\s+|C/\s*)?{_UNI_CAP}[^\W\d_]+(?:[ -](?:{_UNI_CAP}[^\W\d_]*|de|la|del|da|do|dos|van|von|der|den)){{0,4}}\s+\d{{1,4}}[A-Za-z]?\b"
+    # street name then a lower-case street-type word then the number, as in Central and Northern Europe:
+    # "Király u. 15.", "Erzsébet tér 19.", "Trenerys gate 232", "Stensås terrasse 38", "Pentelis Str. 35"
+    rf"|\b{_UNI_CAP}[^\W\d_]+(?:\s+{_UNI_CAP}[^\W\d_]+){{0,3}}\s+{_STREET_TYPE_AFTER}\s+\d{{1,5}}[A-Za-z]?\b\.?"
+    # the street-type word first: "ul. Jesionowa 127", "C/ Señores Curas 88", "Avda. Rio Nalon 58", "trg revolucije 17"
+    rf"|(?<![\w.]){_STREET_TYPE_BEFORE}\s*(?:{_UNI_CAP}|[a-zà-ÿ])[^\W\d_]+(?:\s+(?:{_UNI_CAP}[^\W\d_]+|[a-zà-ÿ]{{2,}})){{0,4}}\s+\d{{1,5}}[A-Za-z]?\b"
+    # house number first, then the street-type word: "31 Rue Al Imam Al Bakri", "69 Av Sidi Lakhmi"
+    rf"|\b\d{{1,5}},?\s+(?:{_STREET_TYPE_BEFORE}|Av)\s+{_UNI_CAP}[^\W\d_]*(?:\s+(?:{_UNI_CAP}[^\W\d_]*|de|la|del|des|du|da|do|dos|di|dei)){{0,5}}"
+    # military addresses: "PSC 3294, Box 9168 APO AA 61487", "Unit 1009 Box 0219 DPO AP 51065", "USNV Botolen FPO AE 12382"
+    r"|(?i:\b(?:psc|cmr|unit)\s+\d+,?\s+box\s+\d+,?\s+(?:apo|fpo|dpo)\s+a[aep]\s+\d{5}\b)"
+    r"|(?i:\b(?:usns|usnv|uss|usc?gc)\s+[^\W\d_]+(?:\s+[^\W\d_]+)?,?\s+fpo\s+a[aep]\s+\d{5}\b)"
+    # "the corner of X and Y": two street names, either may lack a number
+    rf"|(?i:\bcorner\s+of\s+)(?:[\w.'’/-]+\s+){{1,5}}?and\s+{_UNI_CAP}[^\W\d_]*(?:\s+(?:{_UNI_CAP}[^\W\d_]*|\d{{1,5}}))?(?:\s+(?:{P.STREET_SUFFIX})\b\.?)?"
+)
+# an address cue, then a capitalised street name and a number: "lives on Via dei Fiorentini 17", "is on Pod Floriánem 1677"
+_ADDR_CUED = re.compile(
+    r"(?i:\baddress(?:\s+is)?:?|\blives?\s+(?:at|on)|\bliving\s+(?:at|on)|\bstop\s+at|\bis\s+on(?:\s+the)?|\bsent\s+to|\breturn\s+to)\s+"
+    rf"(?P<v>{_UNI_CAP}[^\W\d_]+(?:\s+(?:{_UNI_CAP}[^\W\d_]+|de|la|del|dei|da|do|du|des|van|von|der|den|ten)){{0,4}}\s+\d{{1,5}}[A-Za-z]?)\b"
 )
 _BLOCK_TOKEN = re.compile(rf"\s*(?:,|\n|>)?\s*(?:{_UNI_CAP}[^\W\d_'’.]*(?:['’][^\W\d_]+)?\.?|\d{{1,6}}(?:-\d{{1,4}})?|[A-Z]{{2}}(?=[\s,]|$)|de|la|del|da|do|nad|van|von|nan|\([A-Z][a-z]+\))")
 _STOP_LOWER = re.compile(r"\s*[a-z]")
 
 
-def _address_blocks(note: Note, found: list[Entity]) -> list[Entity]:
+@functools.lru_cache(maxsize=1)
+def _COUNTRY_AFTER() -> re.Pattern:
+    """Country names of more than one word ("United Kingdom", "New Zealand"), as the next address token."""
+    multi = sorted((c for c in lexicon().countries if " " in c), key=len, reverse=True)
+    return re.compile(r"\s*(?:,|\n|>)?\s*(?i:" + "|".join(re.escape(c) for c in multi) + r")\b")
+
+
+def _address_blocks(note: Note, found: list[Entity], anchors: list[tuple[int, int]] = ()) -> list[Entity]:
     """Grow an address anchor (unit, PO box, street + number) over the capitalised words and numbers around
     it: the city, region, postcode and country lines of addresses in any national format."""
     v = note.view
     L = lexicon()
     out = []
+    # anchors: the shapes above, and the streets and PO boxes the caller already found
+    zips = [x for x in found if x.type == "ZIP"]
+    spans = []
     for m in _ADDR_ANCHOR.finditer(v):
-        s, e = m.span()
+        words = re.findall(r"[^\W\d_]+", m.group(0))
+        # "moved to Bay 4 Room 12", "2 Units 3": numbers around everyday or clinical words are no street
+        if m.group(0)[0].isdigit() and words and all(w.lower() in L.clinical or w.lower() in L.english_common for w in words):
+            continue
+        spans.append(m.span())
+    spans += [m.span("v") for m in _ADDR_CUED.finditer(v)]
+    spans += anchors
+    for s, e in spans:
         # rightwards: up to 8 more address tokens, not across a sentence end or a "Label:" line
         n = 0
         while n < 8:
             t = _BLOCK_TOKEN.match(v, e)
             if not t or t.end() == e:
                 break
+            if any(z.start < t.end() and z.end > e for z in zips):
+                break  # a ZIP the other rules typed stays its own span (merging would retype the address)
+            cm = _COUNTRY_AFTER().match(v, e)
+            if cm and cm.end() > t.end():
+                t = cm
             seg = v[e : t.end()]
             word = seg.strip(" ,>\n").rstrip(".").lower()
+            if re.fullmatch(r"[A-Z]{2,3}|\([A-Z][a-z]+\)", seg.strip(" ,>\n")) or " " in word and word in L.countries:
+                e = t.end()  # a region code ("ON", "RS") or a country: the postcode after it belongs to the address
+                n += 1
+                continue
             if "\n" in seg and re.match(r"\s*\S+:", v[t.start() :].lstrip(" ,>\n")):
                 break
-            if v[e - 1 : e] == "." and not re.search(r"(?i)(?:apt|ste|st|ave|rd|dr|no|ul|box|\b[a-z])\.$", v[max(s, e - 5) : e]):
+            if v[e - 1 : e] == "." and not (n == 0 and re.search(r"\d\.$", v[s:e])) and not re.search(r"(?i)(?:apt|ste|st|ave|rd|dr|no|ul|box|\b[a-z])\.$", v[max(s, e - 5) : e]):
                 break  # a full stop ends the address unless it closes an abbreviation
             if word in L.clinical or (word in L.english_common and word not in L.countries and word not in ("de", "la")) or _looks_like_month(word):
                 break
@@ -409,12 +482,16 @@ def _address_blocks(note: Note, found: list[Entity]) -> list[Entity]:
             n += 1
         # leftwards: a house number or street words directly before a unit ("24 Clarke Avenue Apt. 805")
         k = 0
-        while k < 5:
-            lm = re.search(rf"(?:{_UNI_CAP}[^\W\d_'’]*\.?|\d{{1,6}})[ ,]*\s*$", v[max(0, s - 40) : s])
+        while k < 7:
+            lm = re.search(rf"(?:{_UNI_CAP}[^\W\d_'’]*\.?|\d{{1,6}}|de|la|des|du|del|da|do|dos|van|von|der|den)[ ,]*\s*$", v[max(0, s - 40) : s])
             if not lm:
                 break
             ns = max(0, s - 40) + lm.start()
             word = v[ns:s].strip(" ,").rstrip(".").lower()
+            if word in ("de", "la", "des", "du", "del", "da", "do", "dos", "van", "von", "der", "den") and ns != s:
+                s = ns
+                k += 1
+                continue
             if word in L.clinical or word in L.english_common or ns == s:
                 break
             s = ns
@@ -425,10 +502,20 @@ def _address_blocks(note: Note, found: list[Entity]) -> list[Entity]:
     return out
 
 
+_PLACE_POSTCODE = re.compile(
+    rf"\b(?:in|at|from|to|near)\s+(?P<p>{_UNI_CAP}[^\W\d_'’.-]+(?:[ -](?:{_UNI_CAP}[^\W\d_'’.-]*|de|da|do|del|la|di|am|an|im|sur|nad|pod)){{0,4}})"
+    r"\s+(?P<z>\d{4}(?:-\d{3})?|\d{3}\s\d{2}|\d{2}-\d{3})\b"
+)
+# Canadian "B0J 2H0" and British "SW1A 1AA" postcodes: the letter-digit alternation is distinctive
+_MILITARY = re.compile(
+    r"(?i)\b(?:(?:psc|cmr|unit)\s+\d+,?\s+box\s+\d+|(?:usns|usnv|uss|usc?gc)\s+[^\W\d_]+(?:\s+[^\W\d_]+)?),?\s+(?:apo|fpo|dpo)\s+a[aep]\s+\d{5}\b"
+)
+_CA_UK_POSTCODE = re.compile(r"\b(?:[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2})\b")
 _STREET_CI = re.compile(P.STREET.pattern, re.IGNORECASE)
 _UNIT_CI = re.compile(P.UNIT.pattern, re.IGNORECASE)
 _RESIDENCE = re.compile(
-    r"\b(?:resides|residing|lives|living|moved|relocated|born|raised|grew\s+up|travel(?:ed|led)|visiting|home)\s+"
+    r"\b(?:resides|residing|lives|living|moved|relocated|born|raised|grew\s+up|travel(?:ed|led)|visiting|home|"
+    r"am|based|returned|originally|staying|stayed|flew|trip|vacation(?:ing)?|holiday|visited|located|settled)\s+"
     rf"(?:in|to|from|near|at)\s+(?:the\s+)?(?P<p>{_UNI_CAP}[^\W\d_'’]+(?:['’]s)?(?:[ -]{_UNI_CAP}[^\W\d_'’]+){{0,2}})",
     re.IGNORECASE,
 )
@@ -456,6 +543,7 @@ class ClinicalAddressRecognizer(ClinicalRecognizer):
         out = []
         street_rx = _STREET_CI if note.mode == LOWER else P.STREET
         unit_rx = _UNIT_CI if note.mode == LOWER else P.UNIT
+        anchors: list[tuple[int, int]] = []  # streets and boxes: the address-block growth starts from these
         for m in street_rx.finditer(v):
             s, e = m.start(), m.end()
             tail = unit_rx.match(v, e)
@@ -465,12 +553,16 @@ class ClinicalAddressRecognizer(ClinicalRecognizer):
             # "2 Dr" / "3 views CT" are not streets: need a word between the number and the suffix
             if len(words) < 3 and not re.search(r"\d(?:st|nd|rd|th)\b", v[s:e]):
                 continue
-            if any(w.lower().strip(".,") in L.clinical and w.lower() not in ("st", "dr", "rd", "ct") for w in words[1:-1]):
+            full_suffix = len(words[-1].strip(".,")) > 4 and words[-1][0].isupper()
+            if not full_suffix and any(w.lower().strip(".,") in L.clinical and w.lower() not in ("st", "dr", "rd", "ct") for w in words[1:-1]):
                 continue
             out.append(Entity(*_strip(v, s, e), "LOCATION", 0.9))
+            anchors.append((out[-1].start, out[-1].end))
         for rx, score in ((P.FOREIGN_STREET, 0.75), (P.PO_BOX, 0.9), (P.UNIT_ALONE, 0.7), (P.COUNTY, 0.8)):
             for m in rx.finditer(v):
                 out.append(Entity(*_strip(v, *_span(m)), "LOCATION", score))
+                if rx is not P.COUNTY:
+                    anchors.append((out[-1].start, out[-1].end))
         city_rx = _CITY_STATE_CI if note.mode == LOWER else P.CITY_STATE_UPPER if note.mode == UPPER else P.CITY_STATE
         for m in city_rx.finditer(v):
             city = m.group("city")
@@ -511,9 +603,23 @@ class ClinicalAddressRecognizer(ClinicalRecognizer):
             out.append(Entity(*_strip(v, *m.span("p")), "FACILITY", 0.6))
         for m in _ZIP_LABELED.finditer(v):
             out.append(Entity(m.start(1), m.end(1), "ZIP", 0.85))
+        for m in _MILITARY.finditer(v):
+            out.append(Entity(m.start(), m.end(), "LOCATION", 0.85))
+        # a place then a postcode of another country: "in Bjert 6091", "in Quinta de São Tiago 3610-114"
+        for m in _PLACE_POSTCODE.finditer(v):
+            z = m.group("z")
+            words = m.group("p").lower().split()
+            if re.fullmatch(r"(?:19|20)\d\d", z) or words[0] in L.clinical or words[0] in _NOT_PLACE_WORDS or _looks_like_month(words[0]):
+                continue
+            if _UNIT_AFTER.match(v, m.end("z")):
+                continue
+            out.append(Entity(*m.span("p"), "LOCATION", 0.6))
+            out.append(Entity(*m.span("z"), "ZIP", 0.7))
+        for m in _CA_UK_POSTCODE.finditer(v):
+            out.append(Entity(m.start(), m.end(), "ZIP", 0.75))
         out += self._gazetteer_places(note)
         if note.mode != LOWER:
-            out += _address_blocks(note, out)
+            out += _address_blocks(note, out, anchors)
         return out
 
     def _gazetteer_places(self, note: Note) -> list[Entity]:
@@ -774,6 +880,21 @@ class ClinicalNameRecognizer(ClinicalRecognizer):
             # "Ms" the condition in a caps note: "MS AND HTN" has no name after it
             before = len(out)
             add_tokens(m.start("n"), m.group("n"), 0.9, after_title=True)
+            if len(out) == before:
+                # after "Dr."/"Mrs." a surname that is also an English word is still a surname ("Dr. Short",
+                # "Mrs. House", "mr. welch"); without case cues the surname list must know it
+                fw = re.match(r"[^\W\d_][^\W\d_'’-]+", m.group("n"))
+                title = v[m.start() : m.start("n")].strip(" .").lower()
+                lw = fw.group(0).lower() if fw else ""
+                if (
+                    fw
+                    and title in ("dr", "mr", "mrs", "ms", "miss", "mx", "prof")
+                    and lw not in _STOP_AFTER_NAME
+                    and lw not in _NOT_PLACE_WORDS
+                    and not _looks_like_month(lw)
+                    and (lw in L.surnames if note.mode != "normal" else fw.group(0)[1:].islower() and lw not in L.clinical)
+                ):
+                    out.append(Entity(m.start("n"), m.start("n") + fw.end(), "NAME", 0.8))
             if len(out) > before and out[-1].start == m.start("n"):
                 # the title goes with the name ("Dr. Patel" is one mention); surrogates keep the title word
                 out[-1] = Entity(m.start(), out[-1].end, "NAME", out[-1].score)
@@ -811,14 +932,31 @@ class ClinicalNameRecognizer(ClinicalRecognizer):
             if not weak and cap and not lower and note.mode != UPPER and first.lower() in AMBIGUOUS_NAME_WORDS:
                 add_tokens(m.start("n"), txt, 0.75, after_title=True)  # "Mother April", "wife Grace"
             elif lower or note.mode == UPPER or weak or not cap:
-                # lower-case names, weak triggers and caps notes need the gazetteer
+                # lower-case names, weak triggers and caps notes need the gazetteer, except that a word no
+                # English list knows, right after a relative ("DAUGHTER OLUWASEUN", "wife jolanta"), is a name
+                fw = first.lower().strip(".,;:'’")
+                if not weak and (lower or note.mode == UPPER) and _RELATIVE_TRIGGER.match(trig) and _unknown_word(fw, L):
+                    a = m.start("n")
+                    b = a + len(first.rstrip(".,;:'’"))
+                    nxt = re.match(r" ([^\W\d_]{2,})\b", v[b:])
+                    if nxt and (_unknown_word(nxt.group(1).lower(), L) or nxt.group(1).lower() in L.common_surnames):
+                        b += nxt.end()
+                    out.append(Entity(a, b, "NAME", 0.7))
+                    continue
                 if first.lower().strip(".") not in L.first_names and first.lower().strip(".") not in L.surnames:
                     continue
                 if first.lower() in AMBIGUOUS_NAME_WORDS or (not cap and not lower):
                     continue
                 add_tokens(m.start("n"), txt, 0.75, strict_first=True)
             else:
+                before = len(out)
                 add_tokens(m.start("n"), txt, 0.8)
+                fw = first.rstrip(".,;:'’")
+                lw = fw.lower()
+                if len(out) == before and _RELATIVE_TRIGGER.match(trig) and fw[1:].islower() and len(fw) > 2 and (
+                    lw not in L.english_common and lw not in L.clinical and not _looks_like_month(lw)
+                ):
+                    out.append(Entity(m.start("n"), m.start("n") + len(fw), "NAME", 0.7))  # "my kid Lukas"
         pair_rx = re.compile(r"\b(?=(?P<all>(?P<f>[a-z]+)\s+(?:(?P<mi>[a-z])\.?\s+)?(?P<l>[a-z]+)\b))") if lower else _PAIR_RX
         for m in pair_rx.finditer(v):
             f, l_ = m.group("f"), m.group("l")
@@ -879,6 +1017,9 @@ class ClinicalNameRecognizer(ClinicalRecognizer):
                             out.append(Entity(m.start(), m.end(), "NAME", 0.6))
         if note.mode == "normal":
             out += _name_shapes(v, L)
+        out += _name_cues(v, note.mode, L)
+        out += _bare_lists(v, note.mode, L)
+        if note.mode == "normal":
             out += _name_lists(v, out, L)
         return out
 
@@ -889,6 +1030,33 @@ _SENT_VERB = re.compile(
     r"feels|felt|notes|noted|tolerated|ambulated|refused|declined|asked|asks|c/o|complains)\b"
 )
 _UNI_NAME_WORD = re.compile(r"\b[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*\b")
+
+
+_RELATIVE_TRIGGER = re.compile(
+    r"(?:son|sons|daughter|daughters|wife|husband|mother|mom|father|dad|brother|sister|spouse|partner|friend|neighbou?r|"
+    r"caregiver|guardian|grandson|granddaughter|grandmother|grandfather|niece|nephew|aunt|uncle|cousin|fianc[eé]e?|"
+    r"boyfriend|girlfriend|roommate|named|kid|child)\b"
+)
+
+
+def _unknown_word(w: str, L) -> bool:
+    """A word of three or more letters that no English, clinical or month list knows (a name's shape)."""
+    p = _plain(w)
+    return (
+        len(w) >= 3
+        and w.replace("-", "").replace("'", "").isalpha()
+        and w not in L.english_vocab
+        and p not in L.english_vocab
+        and w not in L.clinical
+        and p not in EPONYMS
+        and w not in L.states
+        and not _looks_like_month(w)
+    )
+
+
+def _neighbour_name_word(w: str, L) -> bool:
+    lw = w.lower()
+    return lw not in L.english_common and lw not in L.clinical and lw not in _RELATION_WORDS and lw not in L.countries and lw not in L.states and not _looks_like_month(lw)
 
 
 def _plain(w: str) -> str:
@@ -916,7 +1084,15 @@ def _name_shapes(v: str, L) -> list[Entity]:
         if len(lw) < 3 or lw in L.english_vocab or plain in L.english_vocab:
             continue
         if not w.isascii() and not w.isupper():
-            out.append(Entity(m.start(), m.end(), "NAME", 0.5))
+            # the capitalised words beside it are the rest of the name ("Miklós Hajdu", "Stefanía K. Oddgeirsdóttir")
+            a, b = m.start(), m.end()
+            right = re.match(r"(?:\s+[A-Z]\.?)?\s+([A-ZÀ-ÖØ-Þ][^\W\d_'’-]+(?:-[^\W\d_]+)?)", v[b:])
+            if right and _neighbour_name_word(right.group(1), L):
+                b += right.end()
+            left = re.search(r"([A-ZÀ-ÖØ-Þ][^\W\d_'’-]+)(?:\s+[A-Z]\.?)?\s+$", v[max(0, a - 40) : a])
+            if left and _neighbour_name_word(left.group(1), L):
+                a = max(0, a - 40) + left.start()
+            out.append(Entity(a, b, "NAME", 0.5))
             continue
         # two or three adjacent unknown capitalised words ("Tomomi Nishiyama", "Riku Andou")
         if i + 1 < len(words):
@@ -928,6 +1104,113 @@ def _name_shapes(v: str, L) -> list[Entity]:
     return out
 
 
+# "my name is X", "last name? X", "goes by X", "call me X": the cue alone makes the next word a name
+_NAME_IS = re.compile(
+    r"(?i:\b(?:my|his|her|their|your|last|first|maiden|middle|given|full|nick|sur|preferred)\s*name\s*(?:is|was|:|\?|=)"
+    r"|\bgoes\s+by|\b(?:call|calls)\s+(?:me|him|her)|\bprefers\s+to\s+be\s+called|\bnamed\s+(?:him|her|it))"
+    r"\s*(?P<n>[^\W\d_][^\W\d_'’-]+(?:\s+(?:[^\W\d_]\.?\s+)?[^\W\d_][^\W\d_'’-]+)?)"
+)
+# a speaker label opening a line or sentence: 'Nicole: Remember me?', 'Vsevolod: "Who are you?"'
+_SPEAKER = re.compile(r"(?:^|(?<=[\n.!?\"”])\s*)(?P<n>[A-ZÀ-ÖØ-Þ][^\W\d_]{2,})\s*:\s*(?=[\"“A-Z])", re.MULTILINE)
+# a capitalised word opening a sentence, then a verb: "Shovda is very reliable", "Alvir spent a year"
+_SENT_START = re.compile(r"(?:^|(?<=[\n.!?\"”:]))\s*(?P<n>[A-ZÀ-ÖØ-Þ][^\W\d_'’-]{2,})(?=\s)", re.MULTILINE)
+_START_VERB = re.compile(
+    r"\s+(?:is|was|has|had|lives|lived|says|said|reports|reported|states|stated|denies|will|would|can|could|"
+    r"works|worked|came|comes|went|spent|began|begins|shouted|gave|left|arrived|died|took|takes|brought|needs|"
+    r"wants|wanted|called|presents|presented|agrees|agreed|prefers|feels|felt|notes|noted|refused|declined|"
+    r"asked|asks|c/o|complains)\b"
+)
+
+
+# bare initials as the subject of a clinical sentence: "J.S. is a 67 yo M", "K.M., 45F, presents with"
+_BARE_INITIALS = re.compile(
+    r"(?:^|(?<=[\n:;])|(?<=[.!?]\s))\s*(?P<n>(?!U\.S\.|U\.K\.|A\.M\.|P\.M\.|D\.C\.)[A-Z]\.\s?[A-Z]\.(?:\s?[A-Z]\.)?)(?=(?i:\s+(?:is|was|has|had|presents|presented|"
+    r"reports|states|denies|returns|arrived|comes|came|remains|\d{1,3}\s*(?:yo|y/o|y\.o\.|year))\b|,\s*(?:a\s+)?\d{1,3}\s*(?:yo|y/o|[MF]\b|year)))"
+)
+
+
+def _name_cues(v: str, mode: str, L) -> list[Entity]:
+    """Single names that only the words around them reveal: a name cue, a speaker label, a sentence subject
+    that no word list knows.  Word-list checks keep clinical headers ("Plan:", "Neuro:") and drugs out."""
+    out = []
+    for m in _NAME_IS.finditer(v):
+        words = m.group("n").split()
+        if words[0].lower() in L.english_common or words[0].lower() in L.clinical:
+            continue
+        keep = [words[0]]
+        for w in words[1:]:
+            lw = w.lower().strip(".")
+            if len(lw) == 1 or (lw not in L.english_common and lw not in L.clinical):
+                keep.append(w)
+            else:
+                break
+        a = m.start("n")
+        out.append(Entity(a, a + len(" ".join(keep)) if len(keep) == len(words) else v.index(keep[-1], a) + len(keep[-1]), "NAME", 0.7))
+    for m in _BARE_INITIALS.finditer(v):
+        out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.6))
+    if mode != "normal":
+        return out
+    for m in _SPEAKER.finditer(v):
+        w = m.group("n")
+        lw = w.lower()
+        if lw in L.clinical or lw in L.english_common or lw in AMBIGUOUS_NAME_WORDS:
+            continue
+        quote = v[m.end() : m.end() + 1] in "\"“"
+        if lw in L.first_names or (not w.isascii() and lw not in L.english_vocab) or (quote and _unknown_word(lw, L)):
+            out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.6))
+    for m in _SENT_START.finditer(v):
+        w = m.group("n")
+        lw = w.lower()
+        if not _START_VERB.match(v, m.end("n")) or lw in AMBIGUOUS_NAME_WORDS:
+            continue
+        known = (lw in L.common_first or (lw in L.first_names or lw in L.common_surnames) and lw not in L.english_top) and lw not in L.clinical
+        unknown = _unknown_word(lw, L) and not (CLINICAL_SHAPE.search(lw) and lw not in L.surnames)
+        if known or unknown:
+            out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.55))
+    return out
+
+
+_BARE_LIST = re.compile(
+    r"(?P<l>(?:[^\W\d_][^\W\d_'’-]+,\s+){1,8}[^\W\d_][^\W\d_'’-]+,?\s+(?:and|&)\s+[^\W\d_][^\W\d_'’-]+)\b"
+    r"|\b(?P<p>[A-ZÀ-ÖØ-Þ][^\W\d_'’-]+\s+(?:and|&)\s+[A-ZÀ-ÖØ-Þ][^\W\d_'’-]+)\b"
+)
+
+
+def _bare_lists(v: str, mode: str, L) -> list[Entity]:
+    """A list of single words that are mostly known names is a list of people ("Efimiya, Mary, Ariana and Jodi",
+    "founders: Monjeau, Graves and Reed", "silvana, adam, christopher and caleb"); its unknown members go too."""
+    out = []
+    for m in _BARE_LIST.finditer(v):
+        items = [x for x in re.split(r",\s*|\s+(?:and|&)\s+", m.group(0)) if x]
+        if mode == "normal" and not all(x[0].isupper() for x in items):
+            continue
+        lows = [x.lower() for x in items]
+        if any(x in L.clinical or _plain(x) in EPONYMS and x not in L.surnames or _looks_like_month(x) or x in L.states for x in lows):
+            continue
+        named = [x in L.first_names or x in L.common_surnames for x in lows]
+        foreign = [_unknown_word(x, L) for x in lows]
+        everyday = [x in L.english_common and not n for x, n in zip(lows, named)]
+        if any(everyday):
+            continue
+        if m.group("p"):
+            # two capitalised words: both names or name-shaped, at least one a known name, neither an English word
+            if not (any(named) and all(n or f for n, f in zip(named, foreign))) or any(x in L.english_vocab and x not in L.surnames for x in lows):
+                continue
+            if mode != "normal":
+                continue
+        else:
+            if sum(named) < 2 or not all(n or f or x in L.surnames for n, f, x in zip(named, foreign, lows)):
+                continue
+            if mode == LOWER and sum(x in L.first_names for x in lows) < len(lows) - 1:
+                continue
+        pos = m.start()
+        for x in items:
+            a = v.index(x, pos)
+            pos = a + len(x)
+            out.append(Entity(a, pos, "NAME", 0.55))
+    return out
+
+
 _LIST_SEP = re.compile(r"(?:,\s*|\s+and\s+|\s*&\s*|\s+or\s+)")
 _LIST_WORD = re.compile(r"[A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'’-]+")
 
@@ -935,7 +1218,7 @@ _LIST_WORD = re.compile(r"[A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'’-]+")
 def _name_lists(v: str, found: list[Entity], L) -> list[Entity]:
     """Names in a list travel together: "founders: Monjeau, Graves and Reed"."""
     out = []
-    for e in [x for x in found if x.type == "NAME" and x.score >= 0.6]:
+    for e in [x for x in found if x.type == "NAME" and x.score >= 0.5]:
         pos = e.end
         for _ in range(6):
             sep = _LIST_SEP.match(v, pos)
