@@ -227,8 +227,12 @@ FACILITY_CONTEXT = re.compile(
 )
 
 TITLE = r"(?:Dr|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Rev|Reverend|Sr|Sister|Nurse|Capt|Sgt|Lt|Col|Judge|Father|Fr|Pastor|Rabbi|Atty|Attorney|Dame|Sir|Madam|Mme|Mlle|Herr|Frau|Sra|Sr|Senor|Señor|Senora|Señora)"
-NAME_TOKEN = r"(?:[A-Z][a-zA-Z'’-]*[a-z][a-zA-Z'’-]*|[A-Z]{2,}(?=\s|$|[,.;:])|[A-Z]\.?)"
-NAME_TOKEN_CI = r"(?:[A-Za-z][a-zA-Z'’-]+|[A-Za-z]\.)"
+# Letters of any Latin script ("Müller", "Ólafsdóttir"); a lone capital must not be the start of a longer word,
+# or "Dr. Müller" would stop at "Dr. M" and leave the rest of the surname in the text.
+NAME_TOKEN = (
+    r"(?:[A-ZÀ-ÖØ-Þ][^\W\d_'’-]*[a-zß-öø-ÿ][^\W\d_'’-]*(?:['’-][^\W\d_]+)*|[A-ZÀ-ÖØ-Þ]{2,}(?=\s|$|[,.;:])|[A-Z]\.?(?![^\W\d_]))"
+)
+NAME_TOKEN_CI = r"(?:[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*|[^\W\d_]\.)"
 CREDENTIAL = (
     r"MD|M\.D\.|DO|D\.O\.|RN|R\.N\.|NP|PA-C|PA|LPN|LVN|CNA|BSN|MSN|APRN|CRNP|FNP|FNP-BC|DNP|PhD|PharmD|RPh|DPT|OTR|OTR/L|"
     r"SLP|CCC-SLP|RRT|RT|LCSW|LICSW|MSW|CNM|CRNA|DDS|DMD|MBBS|FACP|FACS|FACC|CNS|ACNP|AGNP|ANP|PNP|NNP|CPhT|EMT|EMT-P|"

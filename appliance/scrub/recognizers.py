@@ -531,6 +531,36 @@ _EMPLOYER_LOWER = re.compile(
 )
 
 
+_RESIDENCE_LOWER = re.compile(
+    r"\b(?:resides|residing|lives|living|moved|relocated|born|raised)\s+(?:in|to|from|near)\s+(?P<p>[a-z][a-z'’-]+(?:\s+[a-z][a-z'’-]+){0,3})"
+)
+_PLACE_WORDS = frozenset(
+    ["new", "lake", "port", "east", "west", "north", "south", "mount", "fort", "san", "santa", "saint", "st", "el", "la", "los",
+     "las", "del", "de", "county", "city", "beach", "heights", "springs", "falls", "park", "valley", "river", "village"]
+)
+
+
+def _lower_residence(v: str, L) -> list[Entity]:
+    """Lower-case notes: the place after "resides in" / "moved from", when a word of it is no English word
+    ("resides in new anthonyside", "moved from lake ruben county"), or the gazetteer knows it."""
+    out = []
+    for m in _RESIDENCE_LOWER.finditer(v):
+        words, pos, end, unknown = m.group("p").split(), m.start("p"), m.start("p"), False
+        for w in words:
+            a = v.index(w, pos)
+            pos = a + len(w)
+            if w in L.clinical or _looks_like_month(w):
+                break
+            if _unknown_word(w, L) or w in L.cities or w in L.surnames and w not in L.english_common:
+                unknown = True
+            elif w not in _PLACE_WORDS:
+                break
+            end = pos
+        if unknown and end > m.start("p"):
+            out.append(Entity(m.start("p"), end, "LOCATION", 0.6))
+    return out
+
+
 class ClinicalAddressRecognizer(ClinicalRecognizer):
     """Street addresses (US and common foreign forms), PO boxes, city + state, counties, ZIP codes, cities."""
 
@@ -591,6 +621,8 @@ class ClinicalAddressRecognizer(ClinicalRecognizer):
             before = v[max(0, m.start() - 30) : m.start()]
             if P.ZIP_CONTEXT.search(before):
                 out.append(Entity(m.start(), m.end(), "ZIP", 0.9))
+        if note.mode == LOWER:
+            out += _lower_residence(v, L)
         if note.mode != LOWER:
             for m in _RESIDENCE.finditer(v):
                 if not m.group("p")[0].isupper():
@@ -1340,6 +1372,11 @@ class ClinicalSpacyNerRecognizer(ClinicalRecognizer):
                         or (lw0 in AMBIGUOUS_NAME_WORDS and (s == 0 or v[max(0, s - 2) : s].strip() in ("", ".", ":")))
                     ):
                         continue  # "Addendum", "Holter", "Mark on the skin"
+                    header_like = not _unknown_word(lw0, L) or len(lw0) <= 5 or bool(CLINICAL_SHAPE.search(lw0))
+                    if len(words) == 1 and header_like and re.match(r"\s*:", v[e : e + 3]) and lw0 not in L.first_names and lw0 not in L.common_surnames and (
+                        s == 0 or re.search(r"(?:^|[\n.;])\s*$", v[max(0, s - 4) : s])
+                    ):
+                        continue  # a section header the model read as a person ("Neuro:", "Psych:")
                     out.append(Entity(s, e, "NAME", 0.85))
             elif type_ == "LOCATION":
                 low = txt.lower().removeprefix("the ")

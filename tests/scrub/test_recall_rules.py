@@ -24,6 +24,7 @@ from tests.scrub.conftest import covered
         ("Wife reachable at +46 (0)8 928 571 38 after 5pm.", "928 571 38"),
         ("Mobile: 99 577450 (daughter).", "99 577450"),
         ("I am in Rohod for the week, per pt.", "Rohod"),
+        ("pt resides in new anthonyside, moved from lake ruben county last year.", "lake ruben county"),
         ("address on file: unit 1009 box 0219 dpo ap 51065", "box 0219 dpo ap"),
         ("Old address 846 31 Rue Al Imam Al Bakri, Cite Merzgui.", "Rue Al Imam Al Bakri"),
         ("Forward mail to 3968 Bay Street, Toronto.", "3968 Bay Street"),
@@ -62,7 +63,7 @@ def test_context_names(found, text, value):
 @pytest.mark.parametrize(
     "text",
     [
-        "Skin: Intact. Plan: Continue current regimen. Diet: Regular.",
+        "Neuro: Alert and oriented. Skin: Intact. Plan: Continue current regimen. Diet: Regular.",
         "Given Lasix 40 mg and Coreg 12.5 mg this morning.",
         "Hx HTN, DM, CAD and CKD, on dialysis.",
         "Pain 8/10, BP 120/80, HR 88, on 2 L NC.",
@@ -70,8 +71,24 @@ def test_context_names(found, text, value):
         "Nausea, vomiting and diarrhea since Tuesday night.",
         "Metoprolol is held for HR 52.",
         "Pt was moved to bay 4 at 0300, bed 12 cleaned.",
+        "pt lives in a nursing home, moved to the floor from icu, born in march.",
     ],
 )
 def test_context_rules_leave_clinical_text(found, text):
     f = found(text)
     assert not [x for x in f if x[1] in ("NAME", "LOCATION", "ZIP", "PHONE", "FAX")], f
+
+
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("Seen by Dr. Müller today.", "Müller"),
+        ("Called Mr. Fábio Barros about results.", "Fábio Barros"),
+        ("DR. MÜLLER AWARE. SON JÜRGEN CALLED.", "MÜLLER"),
+        ("dr. müller aware, son jürgen called.", "müller"),
+    ],
+)
+def test_accented_names_after_titles_are_whole(found, text, value):
+    # a span that stops inside the word ("Dr. M") would leave the rest of the surname in the scrubbed text
+    f = found(text)
+    assert any(value in v and t == "NAME" for v, t in f), f
