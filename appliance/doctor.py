@@ -97,7 +97,7 @@ def gpu() -> dict:
                 [smi, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
                 capture_output=True,
                 text=True,
-                timeout=20,
+                timeout=20, check=False
             )
             if proc.returncode == 0 and proc.stdout.strip():
                 gpus = [

@@ -40,7 +40,7 @@ class Home:
     root: Path
 
     @classmethod
-    def resolve(cls, explicit: str | os.PathLike | None = None) -> "Home":
+    def resolve(cls, explicit: str | os.PathLike | None = None) -> Home:
         """The home named by ``explicit``, else ``APPLIANCE_HOME``, else the default."""
         raw = explicit or os.environ.get(ENV_HOME)
         return cls(Path(raw).expanduser().absolute() if raw else default_home())
@@ -137,7 +137,7 @@ class Home:
     def initialized(self) -> bool:
         return self.keyring_path.is_file()
 
-    def require_initialized(self) -> "Home":
+    def require_initialized(self) -> Home:
         """Raise :class:`NotInitialized` unless ``appliance init`` has run here."""
         if not self.initialized:
             raise NotInitialized(

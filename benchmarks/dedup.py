@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from appliance.curate import LSHIndex, MinHasher, optimal_params  # noqa: E402
+from appliance.curate import LSHIndex, MinHasher, optimal_params
 
 VOCAB = [f"w{i}" for i in range(5000)]
 _WORD = re.compile(r"\w+")

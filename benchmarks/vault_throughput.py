@@ -16,15 +16,15 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
-import resource
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from appliance._internal import aead_stream  # noqa: E402
+from appliance._internal import aead_stream
 
 
 def openssl_mbps(seconds: int) -> float:

@@ -54,7 +54,7 @@ def run_cli(*args: str, home: Home | None = None, env: dict | None = None, input
         e.update(env)
     proc = subprocess.run(
         [sys.executable, "-m", "appliance", *args],
-        capture_output=True, text=True, env=e, input=input, timeout=timeout,
+        capture_output=True, text=True, env=e, input=input, timeout=timeout, check=False
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"appliance {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")

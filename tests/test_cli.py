@@ -45,9 +45,10 @@ def test_config_errors_listed_at_once(home, cli):
     p = cli("config", "check", home=home)
     assert p.returncode == 2
     assert p.stderr.count("  - ") == 3 and "3 problems found" in p.stderr, p.stderr
+    import pytest
+
     from appliance.config import load_site_config
     from appliance.errors import ConfigError
-    import pytest
 
     with pytest.raises(ConfigError) as ei:
         load_site_config(home.config_path)

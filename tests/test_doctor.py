@@ -70,7 +70,7 @@ def test_permissions_of_an_initialised_home(home):
 
 
 @pytest.mark.skipif(
-    subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0,
+    subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False).returncode != 0,
     reason="`unshare -n` is not permitted here (needs root)",
 )
 def test_cli_json_reports_air_gap_inside_empty_namespace(tmp_path):
@@ -88,7 +88,7 @@ def test_cli_json_reports_air_gap_inside_empty_namespace(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=60, check=False
     )
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
@@ -97,6 +97,6 @@ def test_cli_json_reports_air_gap_inside_empty_namespace(tmp_path):
         [sys.executable, "-m", "appliance", "--home", str(tmp_path / "h"), "doctor"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=60, check=False
     )
     assert t.returncode == 0 and "dependencies" in t.stdout and "airgap" in t.stdout

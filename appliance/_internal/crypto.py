@@ -86,7 +86,7 @@ class Argon2Params:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Argon2Params":
+    def from_dict(cls, d: dict) -> Argon2Params:
         """Parse stored parameters, refusing values outside the enforced bounds."""
         if d.get("alg") != "argon2id":
             raise ValueError(f"unsupported KDF {d.get('alg')!r}")

@@ -10,8 +10,9 @@ Public API (everything else in the package is internal to it):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from appliance.audit.export import FORMATS, ExportFormat, register_format, verify_export
 from appliance.audit.verify import VerifyReport, verify, verify_and_record
@@ -66,8 +67,8 @@ def record(home: Home, action: str, object: dict | None = None, outcome: str = "
     given and ``checkpoint_every`` entries were added since the newest checkpoint, also writes a signed one.
     """
     from appliance._internal.locks import file_lock
-    from appliance.audit.checkpoint import last_size, write_for_home
     from appliance.audit import log
+    from appliance.audit.checkpoint import last_size, write_for_home
 
     log.ensure_dirs(home)
     every = _checkpoint_every(home) if signer is not None else 0
@@ -81,8 +82,8 @@ def record(home: Home, action: str, object: dict | None = None, outcome: str = "
 def checkpoint(home: Home, signer: Any) -> Path:
     """Write a signed checkpoint of the whole log now; returns ``audit/checkpoints/<size>.note``."""
     from appliance._internal.locks import file_lock
-    from appliance.audit.checkpoint import last_size, write_for_home
     from appliance.audit import log
+    from appliance.audit.checkpoint import write_for_home
 
     log.ensure_dirs(home)
     with file_lock(home.audit_lock_path):

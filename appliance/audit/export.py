@@ -16,17 +16,18 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from appliance import __version__
 from appliance._internal import crypto
 from appliance._internal.atomic import atomic_write
 from appliance._internal.hashing import canonical_json, sha256_file
-from appliance.audit.checkpoint import verify_note, write_for_home
 from appliance.audit import log, merkle
+from appliance.audit.checkpoint import verify_note, write_for_home
 from appliance.errors import InputError, IntegrityError, UsageError
 from appliance.home import Home
 
@@ -62,7 +63,7 @@ class Evidence:
         } | self.extra
 
     @classmethod
-    def from_dict(cls, d: dict, source: str) -> "Evidence":
+    def from_dict(cls, d: dict, source: str) -> Evidence:
         try:
             if d.get("type") not in (EVIDENCE_TYPE, EXPORT_TYPE):
                 raise KeyError("type")
@@ -106,16 +107,16 @@ def parse_time(text: str | datetime | None, *, end: bool = False) -> datetime | 
     if text is None or text == "":
         return None
     if isinstance(text, datetime):
-        return text.replace(tzinfo=timezone.utc) if text.tzinfo is None else text.astimezone(timezone.utc)
+        return text.replace(tzinfo=UTC) if text.tzinfo is None else text.astimezone(UTC)
     s = text.strip()
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
-            d = datetime.fromisoformat(s).replace(tzinfo=timezone.utc)
+            d = datetime.fromisoformat(s).replace(tzinfo=UTC)
             return d + timedelta(days=1) if end else d
-        d = datetime.fromisoformat(s.replace("Z", "+00:00"))
+        d = datetime.fromisoformat(s)
     except ValueError:
         raise UsageError(f"cannot read time {text!r}", hint="use ISO 8601, e.g. 2026-01-31 or 2026-01-31T08:00:00Z") from None
-    return d.replace(tzinfo=timezone.utc) if d.tzinfo is None else d.astimezone(timezone.utc)
+    return d.replace(tzinfo=UTC) if d.tzinfo is None else d.astimezone(UTC)
 
 
 def in_range(entry: dict, since: datetime | None, until: datetime | None) -> bool:
@@ -458,4 +459,4 @@ def iter_formats() -> Iterable[str]:
     return sorted(FORMATS)
 
 # FHIR AuditEvent and RFC 5424 syslog live in their own module and register themselves here.
-from appliance.audit import formats_interop as _formats_interop  # noqa: E402,F401
+from appliance.audit import formats_interop as _formats_interop  # noqa: F401

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,7 @@ def _id_entities(obj: dict) -> list[dict]:
     """One entity per identifier named in the object (``records: [..]`` → ``urn:appliance:record`` each)."""
     out = []
     for key, value in obj.items():
-        if not (key in _ID_KEYS or key.endswith("_id") or key.endswith("_ids")):
+        if not (key in _ID_KEYS or key.endswith(("_id", "_ids"))):
             continue
         many = isinstance(value, list)
         system = f"urn:appliance:{key[:-1] if many and key.endswith('s') else key}"
@@ -237,7 +238,7 @@ def _site(ev: Evidence) -> str | None:
 
 def fhir_bundle(ev: Evidence) -> dict:
     """The export as a FHIR R4 Bundle of type ``collection``."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     site = _site(ev)
     entries = []
@@ -252,7 +253,7 @@ def fhir_bundle(ev: Evidence) -> dict:
     return {
         "resourceType": "Bundle",
         "type": "collection",
-        "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "entry": entries,
     }
 

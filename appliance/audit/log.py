@@ -21,9 +21,10 @@ import json
 import os
 import re
 import socket
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from appliance._internal.atomic import atomic_write
 from appliance._internal.hashing import canonical_json, sha256_bytes
@@ -45,7 +46,7 @@ def state_path(home: Home) -> Path:
 
 def now_ts() -> str:
     """UTC, ISO-8601 with microseconds and a trailing Z."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def current_actor() -> str:

@@ -11,7 +11,7 @@ subtree roots, so the log can be hashed while streaming it.  Verification follow
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from collections.abc import Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -104,8 +104,8 @@ class CompactRange:
     """Streaming root: the roots of the perfect subtrees covering the leaves so far, largest first."""
 
     def __init__(self, size: int = 0, nodes: Sequence[bytes] = ()):
-        if len(nodes) != bin(size).count("1"):
-            raise ValueError(f"a compact range of size {size} needs {bin(size).count('1')} nodes")
+        if len(nodes) != (size).bit_count():
+            raise ValueError(f"a compact range of size {size} needs {(size).bit_count()} nodes")
         self.size = size
         self.nodes = list(nodes)
 

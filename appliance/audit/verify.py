@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from appliance.audit.checkpoint import verify_note
 from appliance.audit import log, merkle
+from appliance.audit.checkpoint import verify_note
 from appliance.errors import InputError, IntegrityError
 from appliance.home import Home
 

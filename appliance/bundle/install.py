@@ -75,7 +75,7 @@ def upgrade(
     ]
     if home is not None:
         cmd += ["--home", str(home.root)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     lines = (proc.stdout + proc.stderr).strip().splitlines()
     if proc.returncode != 0:
         audit(

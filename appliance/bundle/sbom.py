@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.parser import HeaderParser
 from pathlib import Path
 
@@ -91,7 +91,7 @@ def build_sbom(root: Path, name: str, version: str, tool_version: str, sdist_bui
         "serialNumber": f"urn:uuid:{uuid.uuid4()}",
         "version": 1,
         "metadata": {
-            "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "tools": {"components": [{"type": "application", "name": "appliance", "version": tool_version}]},
             "component": {
                 "type": "application",

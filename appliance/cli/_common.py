@@ -10,8 +10,9 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -34,7 +35,7 @@ state = _State()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 PassphraseFileOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--passphrase-file",
         help=f"Read the passphrase from this file (or set {ENV_PASSPHRASE_FILE}); otherwise prompt.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,14 +22,14 @@ from appliance.cli._common import (
 
 app = typer.Typer(help="Tamper-evident audit log: verify, show, tail, export, verify-export, note.")
 
-SinceOpt = Annotated[Optional[str], typer.Option("--since", help="From this time (ISO 8601, UTC), inclusive.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="From this time (ISO 8601, UTC), inclusive.")]
 UntilOpt = Annotated[
-    Optional[str], typer.Option("--until", help="Before this time (ISO 8601); a bare date includes that whole day.")
+    str | None, typer.Option("--until", help="Before this time (ISO 8601); a bare date includes that whole day.")
 ]
 ActionOpt = Annotated[
-    Optional[str], typer.Option("--action", help="Action name, prefix (vault → vault.*) or glob (keys.*).")
+    str | None, typer.Option("--action", help="Action name, prefix (vault → vault.*) or glob (keys.*).")
 ]
-ActorOpt = Annotated[Optional[str], typer.Option("--actor", help="Only entries by this OS user.")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="Only entries by this OS user.")]
 
 
 def register(root: typer.Typer) -> None:
@@ -61,7 +61,7 @@ def _render_entries(entries: list[dict]) -> None:
 @app.command("verify")
 def verify_cmd(
     checkpoint: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--checkpoint",
             help="An exported checkpoint (.note, an export or its .evidence.json): the log must still contain "
@@ -152,7 +152,7 @@ def export_cmd(
 def verify_export_cmd(
     file: Annotated[Path, typer.Argument(help="The export file (its .evidence.json beside it for csv/cef).", dir_okay=False)],
     public_key: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--public-key", help="The site's signing.pub.pem to pin (else the key in the export).", dir_okay=False),
     ] = None,
     json_out: JsonOpt = False,

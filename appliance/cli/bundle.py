@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,7 +17,7 @@ NoExtraOpt = Annotated[
     typer.Option("--no-extra-index", help="Ignore the spec's extra index URLs (unreachable from this host)."),
 ]
 FindLinksOpt = Annotated[
-    Optional[list[Path]], typer.Option("--find-links", help="Extra local wheel directory (repeatable).")
+    list[Path] | None, typer.Option("--find-links", help="Extra local wheel directory (repeatable).")
 ]
 
 
@@ -55,10 +55,10 @@ def build_cmd(
         Path, typer.Option("--vendor-key", help="Vendor EC P-256 private key (PEM).", dir_okay=False)
     ],
     version: Annotated[
-        Optional[str], typer.Option("--version", help="Override the spec's bundle version.")
+        str | None, typer.Option("--version", help="Override the spec's bundle version.")
     ] = None,
     installer_dir: Annotated[
-        Optional[Path], typer.Option("--installer-dir", help="installer/ to ship (default: the checkout's).")
+        Path | None, typer.Option("--installer-dir", help="installer/ to ship (default: the checkout's).")
     ] = None,
     no_extra_index: NoExtraOpt = False,
     find_links: FindLinksOpt = None,
@@ -105,7 +105,7 @@ def build_cmd(
 def verify_cmd(
     bundle: Annotated[Path, typer.Argument(help="Bundle directory (e.g. the USB mount).")],
     pubkey: Annotated[
-        Optional[Path], typer.Option("--pubkey", help="Vendor public key (default: pinned).")
+        Path | None, typer.Option("--pubkey", help="Vendor public key (default: pinned).")
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,9 +16,9 @@ def register(root: typer.Typer) -> None:
 
 def demo(
     workdir: Annotated[
-        Optional[Path], typer.Option("--workdir", help="Where to create the demo home (default: a new temp dir).")
+        Path | None, typer.Option("--workdir", help="Where to create the demo home (default: a new temp dir).")
     ] = None,
-    stage: Annotated[Optional[list[str]], typer.Option("--stage", help="Run only these stages (repeatable).")] = None,
+    stage: Annotated[list[str] | None, typer.Option("--stage", help="Run only these stages (repeatable).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run every stage end to end (init → … → report) non-interactively and say what each did."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,7 +24,7 @@ def register(root: typer.Typer) -> None:
 def check_cmd(
     root: RootOpt = Path("/"),
     only: Annotated[
-        Optional[list[str]], typer.Option("--only", help="Run only this check id (repeatable).")
+        list[str] | None, typer.Option("--only", help="Run only this check id (repeatable).")
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -63,7 +63,7 @@ def apply_cmd(
     root: Annotated[Path, typer.Option("--root", help="Root to render into (/ for this host).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show a unified diff; change nothing.")] = False,
     templates: Annotated[
-        Optional[Path], typer.Option("--templates", help="Template dir (default: installed).")
+        Path | None, typer.Option("--templates", help="Template dir (default: installed).")
     ] = None,
     prefix: Annotated[
         str, typer.Option("--prefix", help="Install prefix named in audit rules.")

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from appliance.cli._common import JsonOpt, PassphraseFileOpt, console, emit, get_home, kv_table, read_passphrase
+from appliance.cli._common import (
+    JsonOpt,
+    PassphraseFileOpt,
+    console,
+    emit,
+    get_home,
+    kv_table,
+    read_passphrase,
+)
 
 
 def register(root: typer.Typer) -> None:
@@ -19,10 +27,10 @@ def register(root: typer.Typer) -> None:
 def init(
     passphrase_file: PassphraseFileOpt = None,
     recovery_key_out: Annotated[
-        Optional[Path], typer.Option("--recovery-key-out", help="Write the recovery key to this file (0600) instead of printing it.")
+        Path | None, typer.Option("--recovery-key-out", help="Write the recovery key to this file (0600) instead of printing it.")
     ] = None,
     kdf_target_ms: Annotated[int, typer.Option("--kdf-target-ms", help="Argon2id cost to calibrate for, per unlock.")] = 500,
-    site_name: Annotated[Optional[str], typer.Option("--site-name", help="Site name for appliance.toml and signatures.")] = None,
+    site_name: Annotated[str | None, typer.Option("--site-name", help="Site name for appliance.toml and signatures.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a new appliance home: layout (0700), master key in slots, vault key, site signing key."""

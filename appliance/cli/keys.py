@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -57,8 +57,8 @@ def show(json_out: JsonOpt = False) -> None:
 @app.command("add-passphrase")
 def add_passphrase_cmd(
     passphrase_file: PassphraseFileOpt = None,
-    new_passphrase_file: Annotated[Optional[Path], typer.Option("--new-passphrase-file", help="File holding the new passphrase.")] = None,
-    recovery_key_file: Annotated[Optional[Path], typer.Option("--recovery-key-file", help="Unlock with the recovery key instead.")] = None,
+    new_passphrase_file: Annotated[Path | None, typer.Option("--new-passphrase-file", help="File holding the new passphrase.")] = None,
+    recovery_key_file: Annotated[Path | None, typer.Option("--recovery-key-file", help="Unlock with the recovery key instead.")] = None,
     kdf_target_ms: Annotated[int, typer.Option("--kdf-target-ms")] = 500,
     json_out: JsonOpt = False,
 ) -> None:

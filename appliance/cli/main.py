@@ -10,14 +10,16 @@ import importlib
 import logging
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 try:  # typer ≥ 0.20 vendors click; its exceptions are the ones raised
-    from typer._click.exceptions import ClickException, UsageError as ClickUsageError
+    from typer._click.exceptions import ClickException
+    from typer._click.exceptions import UsageError as ClickUsageError
 except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException, UsageError as ClickUsageError
+    from click.exceptions import ClickException
+    from click.exceptions import UsageError as ClickUsageError
 from typer.exceptions import Abort as TyperAbort
 
 from appliance import __version__
@@ -63,7 +65,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     home: Annotated[
-        Optional[str], typer.Option("--home", help="Appliance home (default: $APPLIANCE_HOME).", show_default=False)
+        str | None, typer.Option("--home", help="Appliance home (default: $APPLIANCE_HOME).", show_default=False)
     ] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug logging.")] = 0,
     version: Annotated[

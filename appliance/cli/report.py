@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -25,13 +25,13 @@ def register(root: typer.Typer) -> None:
 
 def report(
     since: Annotated[
-        Optional[str], typer.Option("--since", help="Start of the period (YYYY-MM-DD or ISO time, UTC).")
+        str | None, typer.Option("--since", help="Start of the period (YYYY-MM-DD or ISO time, UTC).")
     ] = None,
     until: Annotated[
-        Optional[str], typer.Option("--until", help="End of the period (a bare date includes that day).")
+        str | None, typer.Option("--until", help="End of the period (a bare date includes that day).")
     ] = None,
     output: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "-o",
             "--output",
@@ -43,7 +43,7 @@ def report(
         bool, typer.Option("--pdf", help="Also print a PDF beside it (needs a local headless Chromium).")
     ] = False,
     harden_json: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--harden-json",
             help="Include the per-check rows of a saved `appliance harden check --json`.",

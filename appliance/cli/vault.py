@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from appliance.cli._common import JsonOpt, PassphraseFileOpt, console, emit, err_console, get_home, kv_table, unlock
+from appliance.cli._common import (
+    JsonOpt,
+    PassphraseFileOpt,
+    console,
+    emit,
+    err_console,
+    get_home,
+    kv_table,
+    unlock,
+)
 
 app = typer.Typer(help="The encrypted data vault: ingest, ls, stats, show, verify, shred, rotate-key, export.",
                   no_args_is_help=True)
@@ -82,8 +91,8 @@ def ingest_cmd(
 
 @app.command("ls")
 def ls_cmd(
-    source: Annotated[Optional[list[str]], typer.Option("--source", help="Source name or glob (repeatable).")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Only records ingested at/after this ISO date.")] = (
+    source: Annotated[list[str] | None, typer.Option("--source", help="Source name or glob (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only records ingested at/after this ISO date.")] = (
         None
     ),
     shredded: Annotated[bool, typer.Option("--shredded", help="List shredded tombstones instead.")] = False,
@@ -161,8 +170,8 @@ def verify_cmd(passphrase_file: PassphraseFileOpt = None, json_out: JsonOpt = Fa
 
 @app.command("shred")
 def shred_cmd(
-    record: Annotated[Optional[str], typer.Option("--record", help="Record id to shred.")] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="Shred every record of this source.")] = None,
+    record: Annotated[str | None, typer.Option("--record", help="Record id to shred.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Shred every record of this source.")] = None,
     passphrase_file: PassphraseFileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

@@ -3,4 +3,4 @@
 from appliance.curate.minhash import LSHIndex, MinHasher, band_keys, jaccard, optimal_params
 from appliance.curate.quality import REASONS, check
 
-__all__ = ["LSHIndex", "MinHasher", "REASONS", "band_keys", "check", "jaccard", "optimal_params"]
+__all__ = ["REASONS", "LSHIndex", "MinHasher", "band_keys", "check", "jaccard", "optimal_params"]

@@ -121,7 +121,7 @@ def _addr(hexaddr: str) -> str:
 
 def _is_loopback(addr: str) -> bool:
     host = addr.rsplit(":", 1)[0]
-    return host.startswith("127.") or host == "::1" or host.startswith("::ffff:127.")
+    return host.startswith(("127.", "::ffff:127.")) or host == "::1"
 
 
 def listeners(root: Path) -> list[str]:
@@ -150,13 +150,13 @@ def nameservers(root: Path) -> list[str]:
 def resolves(name: str = "example.org", timeout: float = 5.0) -> bool:
     """Whether the live host can resolve ``name`` (a separate ``getent`` process: no in-process netguard)."""
     try:
-        proc = subprocess.run(["getent", "ahosts", name], capture_output=True, timeout=timeout)
+        proc = subprocess.run(["getent", "ahosts", name], capture_output=True, timeout=timeout, check=False)
     except FileNotFoundError:
         import sys
 
         code = f"import socket; socket.getaddrinfo({name!r}, 443)"
         try:
-            proc = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, timeout=timeout)
+            proc = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             return False
     except subprocess.TimeoutExpired:

@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from appliance._internal import crypto
@@ -36,7 +35,7 @@ RECOVERY_PREFIX = "APPL-REC"
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _slot_aad(slot_id: str) -> bytes:

@@ -8,7 +8,8 @@ counted (the integrity section names them).
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from appliance.home import Home
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from appliance._internal.atomic import atomic_write
 from appliance._internal.hashing import sha256_bytes
@@ -62,7 +63,7 @@ def collect(home: Home, period: Period, harden_doc: dict | None = None) -> dict[
         "site": _site(home),
         "home": str(home.root),
         "host": socket.gethostname(),
-        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "period": period.to_dict(),
         "period_label": period.label(),
         "sections": sections,
@@ -153,4 +154,4 @@ def _compact(name: str, section: dict) -> dict:
 
 def default_output(home: Home) -> Path:
     """``./appliance-report-<UTC date>.html`` in the working directory."""
-    return Path(os.getcwd()) / f"appliance-report-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}.html"
+    return Path(os.getcwd()) / f"appliance-report-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.html"

@@ -75,7 +75,7 @@ def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 120) -> Path:
             html_path.as_uri(),
         ]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise ApplianceError(
                 f"chromium did not finish printing within {timeout:.0f}s",

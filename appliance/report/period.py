@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from appliance.errors import UsageError
 
@@ -26,7 +26,7 @@ def parse_ts(text: str) -> datetime | None:
         dt = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def _parse_bound(text: str | None, *, end: bool, name: str) -> datetime | None:
@@ -34,7 +34,7 @@ def _parse_bound(text: str | None, *, end: bool, name: str) -> datetime | None:
         return None
     if _DATE_RE.match(text.strip()):
         try:
-            day = datetime.fromisoformat(text.strip()).replace(tzinfo=timezone.utc)
+            day = datetime.fromisoformat(text.strip()).replace(tzinfo=UTC)
         except ValueError:
             day = None
         if day is not None:
@@ -54,7 +54,7 @@ class Period:
     until: datetime | None = None
 
     @classmethod
-    def parse(cls, since: str | None, until: str | None) -> "Period":
+    def parse(cls, since: str | None, until: str | None) -> Period:
         """Parse CLI bounds; raises UsageError when a bound is malformed or the period is empty."""
         p = cls(_parse_bound(since, end=False, name="--since"), _parse_bound(until, end=True, name="--until"))
         if p.since and p.until and p.since > p.until:

@@ -60,9 +60,7 @@ def _date_is_phi(value: str) -> bool:
     v = value.strip()
     if re.fullmatch(r"(?:19|20)\d{2}s?|'\d{2}s?|the\s+\d{2,4}s", v, re.IGNORECASE):
         return False
-    if _MONTH.search(v) or re.search(r"\d{1,4}[-/.]\d{1,2}", v) or re.search(r"\d(?:st|nd|rd|th)\b", v):
-        return True
-    return False
+    return bool(_MONTH.search(v) or re.search(r"\d{1,4}[-/.]\d{1,2}", v) or re.search(r"\d(?:st|nd|rd|th)\b", v))
 
 
 def _geo_is_phi(value: str) -> bool:

@@ -11,6 +11,7 @@ the recognizers use) and then every enabled recognizer, followed by document-lev
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import logging
 import re
 from pathlib import Path
@@ -193,7 +194,7 @@ def _segments_needing_ner(note: Note, ents: list[Entity]) -> list[tuple[int, int
     bounds = [0] + [m.end() for m in _SEGMENT_END.finditer(v)] + [len(v)]
     out = []
     ci = 0
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         if b <= a:
             continue
         need = False

@@ -607,7 +607,7 @@ class ClinicalAddressRecognizer(ClinicalRecognizer):
                 # ambiguous postal codes (multiple sclerosis, physician assistant, ...) need a gazetteer city
                 if city.lower() not in L.cities:
                     continue
-            cs, ce = m.span("city")
+            cs, _ce = m.span("city")
             # a capitalised sentence word before the city ("Lives in Springfield, IL") is trimmed by the gazetteer
             toks = city.split()
             while len(toks) > 1 and " ".join(toks).lower() not in L.cities and toks[0].lower() in _CITY_LEAD_WORDS:
@@ -1415,7 +1415,7 @@ class ClinicalDenyListRecognizer(ClinicalRecognizer):
     """Site deny list: words always treated as PHI (``deny_list``; ``deny_by_type`` types them)."""
 
     NAME = "deny_list"
-    ENTITIES = tuple(["NAME", "FACILITY", "LOCATION", "ID"])
+    ENTITIES = ("NAME", "FACILITY", "LOCATION", "ID")
 
     def __init__(self, settings=None):
         super().__init__(settings)

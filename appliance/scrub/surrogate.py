@@ -28,8 +28,7 @@ _STREET_SUFFIX = re.compile(r"(?i)\b(street|st|avenue|ave|road|rd|boulevard|blvd
 
 
 _TITLES = frozenset(
-    "dr doctor mr mrs ms miss mx prof professor rev reverend sr sister nurse capt sgt lt col judge father fr pastor "
-    "rabbi atty attorney dame sir madam mme mlle herr frau sra senor señor senora señora".split()
+    ["dr", "doctor", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "rev", "reverend", "sr", "sister", "nurse", "capt", "sgt", "lt", "col", "judge", "father", "fr", "pastor", "rabbi", "atty", "attorney", "dame", "sir", "madam", "mme", "mlle", "herr", "frau", "sra", "senor", "señor", "senora", "señora"]
 )
 
 

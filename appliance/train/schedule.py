@@ -19,7 +19,7 @@ def lr_multiplier(step: int, *, schedule: str, max_steps: int, warmup_steps: int
     if schedule == "linear":
         return 1.0 - (1.0 - min_lr_ratio) * p
     if schedule == "wsd":  # warmup-stable-decay: flat, then a linear decay over the last decay_fraction
-        decay_start = max_steps - max(1, int(round(decay_fraction * max_steps)))
+        decay_start = max_steps - max(1, round(decay_fraction * max_steps))
         if step < decay_start:
             return 1.0
         q = min(1.0, (step - decay_start) / max(1, max_steps - decay_start))

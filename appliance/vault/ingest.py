@@ -20,8 +20,9 @@ import re
 import secrets
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from appliance.curate import LSHIndex, band_keys, jaccard, quality
 from appliance.errors import UsageError

@@ -12,8 +12,8 @@ import codecs
 import csv
 import json
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from appliance.config import VaultSection
 

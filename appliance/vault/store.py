@@ -20,10 +20,11 @@ import hmac
 import inspect
 import json
 import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from appliance._internal import aead_stream, crypto
 from appliance._internal.atomic import fsync_dir
@@ -72,7 +73,7 @@ def _syncfs(path: Path) -> None:
 
 
 def utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class Vault:
 
     # -- opening -------------------------------------------------------------------------------------------
     @classmethod
-    def open(cls, home: Home | str | os.PathLike, keys, settings: VaultSection | None = None) -> "Vault":
+    def open(cls, home: Home | str | os.PathLike, keys, settings: VaultSection | None = None) -> Vault:
         """Open the vault of ``home`` with unlocked ``keys``; creates the catalog on first use and sweeps
         crash leftovers when no other process is writing."""
         home = home if isinstance(home, Home) else Home(Path(home))
@@ -159,7 +160,7 @@ class Vault:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Vault":
+    def __enter__(self) -> Vault:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -438,7 +439,7 @@ def run_shred_hooks(home: Home, record_ids: list[str]) -> list[str]:
             pass  # that subsystem is not part of this build
         except Exception as e:
             errors.append(f"import {mod}: {type(e).__name__}: {e}")
-    for hook in list(on_shred):
+    for hook in on_shred:
         try:
             params = inspect.signature(hook).parameters
             wants_home = "home" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())

@@ -46,10 +46,9 @@ def test_origin_from_config(home, keys):
 
 
 def test_demo_stage(tmp_path):
+    from appliance.audit.demo_stage import demo_stage
     from appliance.demo import new_context
     from appliance.keys import init_home
-
-    from appliance.audit.demo_stage import demo_stage
 
     ctx = new_context(tmp_path / "demo")
     init_home(ctx.home, ctx.passphrase, kdf_target_ms=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -77,7 +78,7 @@ def test_four_processes_append_2000_entries(fast_home, tmp_path):
     assert per_worker == {0: 500, 1: 500, 2: 500, 3: 500}
     for w in range(4):  # each worker's own entries stay in its order
         assert [e["object"]["i"] for e in entries if e["object"]["worker"] == w] == list(range(500))
-    switches = sum(a["pid"] != b["pid"] for a, b in zip(entries, entries[1:]))
+    switches = sum(a["pid"] != b["pid"] for a, b in itertools.pairwise(entries))
     assert switches > 20, "appends did not interleave; the test did not exercise concurrency"
 
     report = verify(home)  # chain, seq, every checkpoint's signature and root

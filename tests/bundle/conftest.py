@@ -31,7 +31,7 @@ def _mirror_available() -> bool:
 def unshare_works() -> bool:
     if shutil.which("unshare") is None:
         return False
-    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False).returncode == 0
 
 
 @pytest.fixture(scope="session")
@@ -106,4 +106,4 @@ def run_installer(
     ]
     if netns:
         cmd = ["unshare", "-n", *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)

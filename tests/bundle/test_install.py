@@ -33,11 +33,11 @@ def installed(build_test_bundle, vendor, tmp_path_factory) -> dict:
 
 
 def test_sh_syntax_and_shellcheck():
-    assert subprocess.run(["sh", "-n", str(REPO / "installer" / "install.sh")]).returncode == 0
+    assert subprocess.run(["sh", "-n", str(REPO / "installer" / "install.sh")], check=False).returncode == 0
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed (apt-get install shellcheck)")
     p = subprocess.run(
-        ["shellcheck", "-s", "sh", str(REPO / "installer" / "install.sh")], capture_output=True, text=True
+        ["shellcheck", "-s", "sh", str(REPO / "installer" / "install.sh")], capture_output=True, text=True, check=False
     )
     assert p.returncode == 0, p.stdout
 
@@ -49,14 +49,14 @@ def test_fresh_install_offline(installed):
     ).resolve() == prefix / "versions" / "0.1.0"
     assert (prefix / "installed-version").read_text().strip() == "0.1.0"
     out = subprocess.run(
-        [str(prefix / "current" / "bin" / "appliance"), "--version"], capture_output=True, text=True
+        [str(prefix / "current" / "bin" / "appliance"), "--version"], capture_output=True, text=True, check=False
     )
     assert out.returncode == 0 and out.stdout.strip().startswith("appliance "), out.stderr
     # the locally built wheels really installed, with their dependency between them
     hello = subprocess.run(
         [str(prefix / "current" / "bin" / "python"), "-c", "import tinybeta; print(tinybeta.hello())"],
         capture_output=True,
-        text=True,
+        text=True, check=False
     )
     assert hello.stdout.strip() == "alpha:beta"
     share = prefix / "current" / "share" / "appliance"
@@ -110,7 +110,7 @@ def test_upgrade_then_rollback_refused(installed, build_test_bundle, vendor):
     new = build_test_bundle("0.2.0")
     app = str(prefix / "current" / "bin" / "appliance")
     cmd = ["unshare", "-n", app, "--home", str(home.root), "upgrade", "--bundle", str(new), "--json"]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert p.returncode == 0, p.stdout + p.stderr
     result = json.loads(p.stdout)
     assert result["from"] == "0.1.0" and result["to"] == "0.2.0"
@@ -126,7 +126,7 @@ def test_upgrade_then_rollback_refused(installed, build_test_bundle, vendor):
     p = run_installer(vendor["installer"], old, prefix)
     assert p.returncode == 4 and "anti-rollback" in p.stderr
     p = subprocess.run(
-        ["unshare", "-n", app, "upgrade", "--bundle", str(old)], capture_output=True, text=True
+        ["unshare", "-n", app, "upgrade", "--bundle", str(old)], capture_output=True, text=True, check=False
     )
     assert p.returncode == 4, p.stdout + p.stderr
     assert tree_state(prefix) == before

@@ -60,5 +60,5 @@ def test_signature_properties():
 def test_optimal_params_respect_num_perm_and_favor_recall():
     b, r = optimal_params(0.8, 128)
     assert b * r <= 128
-    p = lambda s: 1 - (1 - s**r) ** b  # noqa: E731
+    p = lambda s: 1 - (1 - s**r) ** b
     assert p(0.9) > 0.99 and p(0.5) < 0.05

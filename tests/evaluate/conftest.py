@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-WORDS = ("patient presents with chest pain dyspnea fever cough nausea headache fatigue hypertension diabetes "
-         "asthma insulin metformin aspirin lisinopril follow up stable improved worse discharged admitted").split()
+WORDS = ["patient", "presents", "with", "chest", "pain", "dyspnea", "fever", "cough", "nausea", "headache", "fatigue", "hypertension", "diabetes", "asthma", "insulin", "metformin", "aspirin", "lisinopril", "follow", "up", "stable", "improved", "worse", "discharged", "admitted"]
 
 
 def make_texts(n: int, seed: int) -> dict[str, str]:

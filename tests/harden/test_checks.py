@@ -67,11 +67,11 @@ def test_cli_exit_codes_and_json(good_root):
         str(good_root),
         "--json",
     ]
-    ok = subprocess.run(cmd, capture_output=True, text=True)
+    ok = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["ok"] is True
     BREAKERS["usb.storage"](good_root)
-    bad = subprocess.run(cmd, capture_output=True, text=True)
+    bad = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert bad.returncode == 4
     assert json.loads(bad.stdout)["failed"] == ["usb.storage"] and "usb.storage" in bad.stderr
 
@@ -83,7 +83,7 @@ def test_proc_net_address_parsing():
 
 
 def _unshare_ok() -> bool:
-    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False).returncode == 0
 
 
 @pytest.mark.skipif(not _unshare_ok(), reason="`unshare -n` is not permitted here (needs root)")
@@ -102,7 +102,7 @@ def test_live_airgap_checks_pass_in_empty_network_namespace(tmp_path):
         "check",
         "--json",
     ] + [a for i in ids for a in ("--only", i)]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     report = json.loads(p.stdout)
     assert report["live"] is True
     assert {c["id"]: c["status"] for c in report["checks"]} == dict.fromkeys(ids, "pass"), report
@@ -113,7 +113,7 @@ def test_live_airgap_checks_pass_in_empty_network_namespace(tmp_path):
         "from appliance.harden.probes import listeners; print(json.dumps(listeners('/')))"
     )
     q = subprocess.run(
-        ["unshare", "-n", sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        ["unshare", "-n", sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert q.returncode == 0, q.stderr
     assert any(x.startswith("tcp 0.0.0.0:") for x in json.loads(q.stdout))

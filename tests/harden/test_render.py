@@ -66,7 +66,7 @@ def test_cli_dry_run(tmp_path):
     p = subprocess.run(
         [sys.executable, "-m", "appliance", "harden", "apply", "--root", str(tmp_path), "--dry-run"],
         capture_output=True,
-        text=True,
+        text=True, check=False
     )
     assert p.returncode == 0, p.stderr
     assert "+++ b/etc/sysctl.d/90-appliance.conf" in p.stdout and "dry run" in p.stdout

@@ -28,7 +28,7 @@ CONSOLE = re.compile(r":(?:INFO|WARNING|ERROR|VERBOSE\d*):CONSOLE[^\]]*\]\s*(.*)
 def _chromium(url: str, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
     profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
     cmd = [BROWSER, *headless_args(profile), "--enable-logging=stderr", "--v=0", *extra, url]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
 def console_messages(stderr: str) -> list[str]:
@@ -95,9 +95,9 @@ def test_filters_hide_rows(report_file, tmp_path):
     p = _chromium(report_file.as_uri() + "#q=harden.check", tmp_path, "--dump-dom")
     assert console_messages(p.stderr) == []
     act = p.stdout[p.stdout.index('<section id="activity">') : p.stdout.index('<section id="data">')]
-    bodies = re.findall(r'<table class="filterable">.*?<tbody>(.*?)</tbody>', act, re.S)
+    bodies = re.findall(r'<table class="filterable">.*?<tbody>(.*?)</tbody>', act, re.DOTALL)
     assert len(bodies) >= 2
-    rows = [(attrs, cells) for b in bodies for attrs, cells in re.findall(r"<tr([^>]*)>(.*?)</tr>", b, re.S)]
+    rows = [(attrs, cells) for b in bodies for attrs, cells in re.findall(r"<tr([^>]*)>(.*?)</tr>", b, re.DOTALL)]
     shown = [cells for attrs, cells in rows if "hidden" not in attrs]
     hidden = [cells for attrs, cells in rows if "hidden" in attrs]
     assert hidden and shown

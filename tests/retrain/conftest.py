@@ -7,13 +7,10 @@ import json
 import random
 from pathlib import Path
 
-MONTH_A = ("cardiology chest pain troponin echocardiogram murmur atrial fibrillation warfarin statin angina "
-           "stent catheterization ejection fraction palpitations syncope beta blocker").split()
-MONTH_B = ("orthopedics fracture femur cast splint physiotherapy arthroscopy ligament tendon knee "
-           "shoulder dislocation crutches bone density osteoporosis").split()
-MONTH_C = ("neurology seizure migraine stroke aphasia hemiparesis levetiracetam electroencephalogram "
-           "lumbar puncture neuropathy tremor gait ataxia thrombolysis").split()
-GLUE = "the patient reports with and no of in was is on for after".split()
+MONTH_A = ["cardiology", "chest", "pain", "troponin", "echocardiogram", "murmur", "atrial", "fibrillation", "warfarin", "statin", "angina", "stent", "catheterization", "ejection", "fraction", "palpitations", "syncope", "beta", "blocker"]
+MONTH_B = ["orthopedics", "fracture", "femur", "cast", "splint", "physiotherapy", "arthroscopy", "ligament", "tendon", "knee", "shoulder", "dislocation", "crutches", "bone", "density", "osteoporosis"]
+MONTH_C = ["neurology", "seizure", "migraine", "stroke", "aphasia", "hemiparesis", "levetiracetam", "electroencephalogram", "lumbar", "puncture", "neuropathy", "tremor", "gait", "ataxia", "thrombolysis"]
+GLUE = ["the", "patient", "reports", "with", "and", "no", "of", "in", "was", "is", "on", "for", "after"]
 
 
 def write_month(path: Path, vocab: list[str], n: int, seed: int, words: int = 48) -> Path:

@@ -65,7 +65,7 @@ def test_zero_stages_and_precisions_train(zero_stage, precision, accum, train_tm
     home = train_tmp / name
     recipe = base_recipe(name, checkpoint={"every": 3, "keep_last": 1}, eval={"every": 6})
     recipe["train"].update(max_steps=6, zero_stage=zero_stage, precision=precision, grad_accum=accum)
-    rc, res, err = run(home, recipe)
+    rc, _res, err = run(home, recipe)
     assert rc == 0, err[-4000:]
     losses = [loss for _, loss in step_losses(home / "runs" / name)]
     assert len(losses) == 6 and losses[-1] < losses[0], losses

@@ -85,7 +85,7 @@ def test_samples_per_step_do_not_depend_on_rank_count():
 
 @pytest.mark.parametrize("schedule", ["cosine", "linear", "wsd", "constant"])
 def test_schedules(schedule):
-    kw = dict(schedule=schedule, max_steps=100, warmup_steps=10, min_lr_ratio=0.1)
+    kw = {"schedule": schedule, "max_steps": 100, "warmup_steps": 10, "min_lr_ratio": 0.1}
     assert lr_multiplier(0, **kw) == pytest.approx(0.1)
     assert lr_multiplier(9, **kw) == pytest.approx(1.0)
     end = lr_multiplier(100, **kw)

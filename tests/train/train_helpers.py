@@ -67,7 +67,7 @@ def kill_group(proc: subprocess.Popen) -> None:
     # Ranks watch the parent and leave within a second or two; make sure none survive into the next run.
     deadline = time.time() + 20
     while time.time() < deadline:
-        r = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
+        r = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True, check=False)
         if not r.stdout.strip():
             break
         time.sleep(0.5)

@@ -13,16 +13,7 @@ import pytest
 
 PASSPHRASE = b"correct horse battery staple"  # same as tests/conftest.py
 
-WORDS = (
-    "patient presented with acute chest pain radiating to left arm shortness of breath diaphoresis nausea "
-    "history includes hypertension type two diabetes hyperlipidemia chronic kidney disease stage three "
-    "medications lisinopril metformin atorvastatin aspirin examination revealed tachycardia mild edema "
-    "bilateral crackles troponin elevated electrocardiogram showed st depression lateral leads admitted "
-    "cardiology consulted heparin started echocardiogram ejection fraction reduced plan catheterization "
-    "follow up outpatient clinic weeks counselling smoking cessation diet exercise discharged stable "
-    "afebrile oxygen saturation room air abdomen soft nontender neurological intact gait steady wound "
-    "clean dry intact sutures removed physiotherapy mobility improving pain controlled oral analgesia"
-).split()
+WORDS = ["patient", "presented", "with", "acute", "chest", "pain", "radiating", "to", "left", "arm", "shortness", "of", "breath", "diaphoresis", "nausea", "history", "includes", "hypertension", "type", "two", "diabetes", "hyperlipidemia", "chronic", "kidney", "disease", "stage", "three", "medications", "lisinopril", "metformin", "atorvastatin", "aspirin", "examination", "revealed", "tachycardia", "mild", "edema", "bilateral", "crackles", "troponin", "elevated", "electrocardiogram", "showed", "st", "depression", "lateral", "leads", "admitted", "cardiology", "consulted", "heparin", "started", "echocardiogram", "ejection", "fraction", "reduced", "plan", "catheterization", "follow", "up", "outpatient", "clinic", "weeks", "counselling", "smoking", "cessation", "diet", "exercise", "discharged", "stable", "afebrile", "oxygen", "saturation", "room", "air", "abdomen", "soft", "nontender", "neurological", "intact", "gait", "steady", "wound", "clean", "dry", "intact", "sutures", "removed", "physiotherapy", "mobility", "improving", "pain", "controlled", "oral", "analgesia"]
 
 
 def note(rng: random.Random, n_words: int = 80) -> str:

@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from appliance._internal import aead_stream as A
 from appliance._internal import crypto
 

@@ -26,8 +26,7 @@ def test_mixed_inputs_and_bad_files(vault, scrubber, tmp_path, vt):
     vt.write_jsonl(d / "sub" / "c.jsonl", [vt.note(rng) for _ in range(3)])
     with open(d / "sub" / "d.csv", "w") as f:
         f.write("id,text\n")
-        for i in range(2):
-            f.write(f'{i},"{vt.note(rng)}"\n')
+        f.writelines(f'{i},"{vt.note(rng)}"\n' for i in range(2))
     (d / "ignored.bin").write_bytes(b"\x00\x01")  # unsupported suffix inside a directory: skipped
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -41,8 +40,7 @@ def test_mixed_inputs_and_bad_files(vault, scrubber, tmp_path, vt):
     with open(bad / "long_line.jsonl", "wb") as f:  # one 100 MB line, never read whole
         f.write(b'{"text": "')
         block = b"a" * (1 << 20)
-        for _ in range(100):
-            f.write(block)
+        f.writelines(block for _ in range(100))
         f.write(b'"}\n')
     with open(bad / "huge_field.csv", "w") as f:
         f.write("text\n\"" + "word " * 300_000 + "\"\n")
