@@ -85,6 +85,14 @@ def unlock(passphrase_file: Path | None, home: Home | None = None):
     return unlock_home(home, read_passphrase(passphrase_file))
 
 
+def optional_signer(passphrase_file: Path | None, home: Home | None = None):
+    """The site signer when a passphrase source is configured (flag or env), else None — for commands that
+    work without keys but write a signed audit checkpoint when they can."""
+    if passphrase_file is None and not os.environ.get(ENV_PASSPHRASE_FILE):
+        return None
+    return unlock(passphrase_file, home).signer
+
+
 def _default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)

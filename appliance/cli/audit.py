@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from pathlib import Path
 from typing import Annotated
@@ -10,13 +9,13 @@ from typing import Annotated
 import typer
 
 from appliance.cli._common import (
-    ENV_PASSPHRASE_FILE,
     JsonOpt,
     PassphraseFileOpt,
     console,
     emit,
     get_home,
     kv_table,
+    optional_signer,
     unlock,
 )
 
@@ -195,8 +194,5 @@ def note_cmd(
     text = text.strip()
     if not text or len(text) > 2000:
         raise UsageError("a note needs 1 to 2000 characters", hint='appliance audit note "quarterly review done"')
-    signer = None
-    if passphrase_file is not None or os.environ.get(ENV_PASSPHRASE_FILE):
-        signer = unlock(passphrase_file, home).signer
-    entry = record(home, "audit.note", {"text": text}, signer=signer)
+    entry = record(home, "audit.note", {"text": text}, signer=optional_signer(passphrase_file, home))
     emit(entry, json_out, lambda e: console.print(f"noted as seq {e['seq']}"))

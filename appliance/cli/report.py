@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from appliance.cli._common import (
-    ENV_PASSPHRASE_FILE,
     JsonOpt,
     PassphraseFileOpt,
     console,
     emit,
     get_home,
     kv_table,
+    optional_signer,
 )
 
 
@@ -61,11 +60,7 @@ def report(
     from appliance.report import build_report, default_output
 
     home = get_home().require_initialized()
-    signer = None
-    if passphrase_file is not None or os.environ.get(ENV_PASSPHRASE_FILE):
-        from appliance.cli._common import unlock
-
-        signer = unlock(passphrase_file, home).signer
+    signer = optional_signer(passphrase_file, home)
     res = build_report(
         home, output or default_output(home), since, until, pdf=pdf, signer=signer, harden_json=harden_json
     )
