@@ -124,7 +124,7 @@ def eval_(
 
 @app.command("convert-devset")
 def convert_devset(
-    kind: Annotated[str, typer.Argument(help="asq | presidio-synth")],
+    kind: Annotated[str, typer.Argument(help="asq | presidio-synth | markup (notes labelled [[TYPE:value]])")],
     src: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
     out: OutOpt,
     as_json: JsonOpt = False,

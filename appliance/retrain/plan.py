@@ -206,7 +206,11 @@ def make_plan(home: Home, vault, settings: RetrainSection, *, exclude_shredded: 
         from appliance.train.recipe import apply_overrides
 
         recipe = apply_overrides(recipe, list(overrides), "retrain --set")
-        lr["peak_lr"] = (recipe.get("train") or {}).get("lr", lr["peak_lr"])
+        t = recipe.get("train") or {}
+        # the plan reports the schedule the candidate really trains with
+        lr.update({k: t[src] for k, src in (("peak_lr", "lr"), ("warmup_steps", "warmup_steps"),
+                                            ("max_steps", "max_steps"), ("schedule", "schedule"),
+                                            ("min_lr_ratio", "min_lr_ratio")) if src in t})
     ident = {"champion": champ, "base": base, "records": sorted(set(new) | set(replay) | set(old_heldout)),
              "recipe": {k: v for k, v in recipe.items() if k != "run"}}
     digest = sha256_bytes(canonical_json(ident))

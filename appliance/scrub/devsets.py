@@ -125,6 +125,54 @@ def convert_asq_phi(src: Path) -> tuple[list[dict], list[str]]:
     return out, unlocated
 
 
+_NOTE_HEAD = re.compile(r"^=== note: *(\S+) *===[ \t]*$", re.MULTILINE)
+_MARK = re.compile(r"\[\[([~A-Z_]+):(.+?)\]\]", re.DOTALL)
+
+
+def convert_markup(src: Path) -> list[dict]:
+    """Notes hand-labelled inline: ``=== note: ID ===`` starts a note; PHI is written ``[[TYPE:value]]``.
+
+    The way a site labels a few of its own notes to measure the scrubber on them (``scrub eval``).  Types are
+    the Safe Harbor types (``NAME``, ``DATE`` …) or ``~LABEL`` for neutral text; an unknown type or an unclosed
+    mark is an error naming the note and the line.
+    """
+    from appliance.scrub.types import SAFE_HARBOR_TYPES
+
+    raw = Path(src).read_text(encoding="utf-8")
+    heads = list(_NOTE_HEAD.finditer(raw))
+    if not heads:
+        raise InputError(f"{src}: no '=== note: ID ===' line found", hint="start every note with '=== note: ID ==='")
+    out, seen = [], set()
+    for i, h in enumerate(heads):
+        nid = h.group(1)
+        if nid in seen:
+            raise InputError(f"{src}: note id {nid!r} appears twice", hint="give every note its own id")
+        seen.add(nid)
+        body = raw[h.end():heads[i + 1].start() if i + 1 < len(heads) else len(raw)].strip("\n")
+        text, spans, pos = [], [], 0
+        n = 0
+        for m in _MARK.finditer(body):
+            typ, value = m.group(1), m.group(2)
+            line = raw.count("\n", 0, h.end()) + body.count("\n", 0, m.start()) + 2
+            if typ == "~" or not typ.startswith("~") and typ not in SAFE_HARBOR_TYPES:
+                raise InputError(f"{src}:{line}: note {nid}: unknown PHI type {typ!r}",
+                                 hint="use one of " + ", ".join(SAFE_HARBOR_TYPES) + " or ~LABEL")
+            text.append(body[pos:m.start()])
+            n += len(body[pos:m.start()])
+            spans.append({"start": n, "end": n + len(value), "type": typ})
+            text.append(value)
+            n += len(value)
+            pos = m.end()
+        text.append(body[pos:])
+        plain = "".join(text)
+        if "[[" in plain or "]]" in plain:
+            line = raw.count("\n", 0, h.end()) + 1
+            raise InputError(f"{src}: note {nid} (from line {line}): a '[[' or ']]' is not a complete [[TYPE:value]] mark",
+                             hint="write PHI as [[TYPE:value]]")
+        out.append({"id": nid, "text": plain, "spans": spans})
+    return out
+
+
 def write_gold(records: list[dict], dest: Path) -> None:
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -134,13 +182,15 @@ def write_gold(records: list[dict], dest: Path) -> None:
 
 
 def convert_devset(kind: str, src: Path, dest: Path) -> dict:
-    """Convert a development set (``asq`` | ``presidio-synth``) into gold JSONL at ``dest``."""
+    """Convert a development set (``asq`` | ``presidio-synth`` | ``markup``) into gold JSONL at ``dest``."""
     if kind in ("asq", "asq-phi"):
         recs, unlocated = convert_asq_phi(src)
     elif kind in ("presidio-synth", "synth"):
         recs, unlocated = convert_presidio_synth(src), []
+    elif kind == "markup":
+        recs, unlocated = convert_markup(src), []
     else:
-        raise InputError(f"unknown dev set {kind!r}", hint="use asq or presidio-synth")
+        raise InputError(f"unknown dev set {kind!r}", hint="use asq, presidio-synth or markup")
     write_gold(recs, dest)
     spans = [s for r in recs for s in r["spans"]]
     return {

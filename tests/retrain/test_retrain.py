@@ -159,17 +159,19 @@ def test_lineage_lists_exactly_the_training_split(world, cli):
 def test_broken_candidate_rejected_then_rollback(world, cli):
     home = world["home"]
     rc = world["rc"]
-    # a third vocabulary: a sane retrain on it keeps months A and B; lr ×100 wrecks them
+    # a third vocabulary: a sane retrain on it keeps months A and B; a wild lr wrecks them
     world["ingest"](rc.write_month(world["root"] / "c.jsonl", rc.MONTH_C, 20, 3), "month-c")
     champion = registry.champion(home)
     env = {"APPLIANCE_PASSPHRASE_FILE": str(world["pf"])}
-    lr = world["promoted"]["plan"]["lr"]["peak_lr"] * 100
-    # lr ×100, held for the whole run (a decayed tail would let a tiny under-trained model partly recover)
-    broken = ("--set", f"train.lr={lr}", "--set", "train.schedule=constant")
+    # lr at the recipe's ceiling (≈ 670 × the re-warmed peak), held for the whole run. ×100 was not enough:
+    # on another CPU an lr ×100 candidate collapsed to about the under-trained champion's perplexity
+    # (-1 %) and was promoted, while here it regressed +134 %.  At lr 1.0 it is wrecked everywhere.
+    broken = ("--set", "train.lr=1.0", "--set", "train.schedule=constant")
     proc = cli("retrain", *broken, "--no-phi", "--json", home=home, env=env)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     res = json.loads(proc.stdout)
     assert res["status"] == "rejected" and res["gate"]["reasons"]
+    assert res["plan"]["lr"]["peak_lr"] == 1.0 and res["plan"]["lr"]["schedule"] == "constant"  # plan = run
     assert any("old-data perplexity" in r for r in res["gate"]["reasons"])
     assert registry.champion(home) == champion
     shown = json.loads(cli("models", "show", res["candidate"], "--json", home=home).stdout)
