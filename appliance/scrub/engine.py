@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from appliance.errors import ConfigError, MissingComponent
-from appliance.scrub.note import UPPER, Note
+from appliance.scrub.note import LOWER, UPPER, Note
 from appliance.scrub.types import Entity, merge_entities
 
 log = logging.getLogger(__name__)
@@ -171,6 +171,7 @@ class DetectionEngine:
         if self.allow:
             ents = [e for e in ents if note.text[e.start : e.end].lower().strip(" .,") not in self.allow]
         ents = _propagate_names(note, ents, self.allow)
+        ents = _extend_names(note, ents)
         return merge_entities(ents)
 
 
@@ -228,6 +229,57 @@ def _segments_needing_ner(note: Note, ents: list[Entity]) -> list[tuple[int, int
     return out
 
 
+def _propagate_ambiguous(note: Note, ents: list[Entity], words: set[str]) -> list[Entity]:
+    """A found name that is also an everyday word ("rose", "will", "grace") recurs as a name only where it is
+    the subject of a reporting verb ("rose states", "Will called"), never as the word it also is."""
+    if not words:
+        return []
+    rx = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")\b", 0 if note.mode == "normal" else re.IGNORECASE)
+    covered = [(e.start, e.end) for e in ents if e.type == "NAME"]
+    out = []
+    for m in rx.finditer(note.view):
+        if any(s <= m.start() and m.end() <= e for s, e in covered):
+            continue
+        if _REPORTING_VERB.match(note.view, m.end()):
+            out.append(Entity(m.start(), m.end(), "NAME", 0.65))
+    return out
+
+
+_LOWER_LEFT_WORD = re.compile(r"([a-z][a-z'’-]+)\s+$")
+_REPORTING_VERB = re.compile(
+    r"\s+(?:states|stated|says|said|asked|asks|reports|reported|called|calls|agrees|agreed|declined|requests|requested|"
+    r"wants|wanted|prefers|feels|notes|noted|confirms|confirmed|denies|denied|is|was|will|would)\b"
+)
+
+
+def _extend_names(note: Note, ents: list[Entity]) -> list[Entity]:
+    """Finish the names every recognizer found: suffixes and bracketed nicknames after them, and in a lower-case
+    note the first and middle names before a surname ("pt grace wanjiru kimani", "updated - will kimani")."""
+    from appliance.scrub.lexicon import lexicon
+    from appliance.scrub.recognizers import _name_tails, _unknown_word
+
+    L = lexicon()
+    v = note.view
+    out = _name_tails(v, note.mode, ents, L)
+    if note.mode == LOWER:
+        for e in [x for x in out if x.type == "NAME" and x.score >= 0.6]:
+            s = e.start
+            for _ in range(2):
+                m = _LOWER_LEFT_WORD.search(v, max(0, s - 30), s)
+                if not m:
+                    break
+                w = m.group(1)
+                if w in L.clinical or w in _NOT_NAME_LEFT or not (w in L.first_names or _unknown_word(w, L)):
+                    break
+                s = m.start(1)
+            if s < e.start:
+                out.append(Entity(s, e.end, "NAME", 0.6))
+    return out
+
+
+_NOT_NAME_LEFT = frozenset(["and", "or", "the", "to", "of", "with", "per", "by", "her", "his", "their", "pt", "patient", "son", "daughter", "wife", "husband", "called", "from", "for", "at", "in", "on", "is", "was", "has", "had", "saw", "seen", "told"])
+
+
 def _propagate_names(note: Note, ents: list[Entity], allow: set[str]) -> list[Entity]:
     """A name found once is a name everywhere in the note ("John Smith ... Smith's wife ... John")."""
     from appliance.scrub.lexicon import AMBIGUOUS_NAME_WORDS, lexicon
@@ -235,17 +287,21 @@ def _propagate_names(note: Note, ents: list[Entity], allow: set[str]) -> list[En
 
     L = lexicon()
     words: set[str] = set()
+    ambiguous: set[str] = set()
     for e in ents:
         if e.type != "NAME" or e.score < 0.6:
             continue
         for m in _TOKEN.finditer(note.view[e.start : e.end]):
             w = m.group(0).removesuffix("'s").removesuffix("’s")
             lw = w.lower()
+            if len(w) >= 3 and lw in AMBIGUOUS_NAME_WORDS and lw not in L.clinical and lw not in allow and e.score >= 0.7:
+                ambiguous.add(w if note.mode == "normal" else lw)  # "Rose", "Will": only as a sentence's subject
             if len(w) < 3 or lw in L.clinical or lw in allow or lw in AMBIGUOUS_NAME_WORDS:
                 continue
             if lw in L.english_common and lw not in L.surnames and lw not in L.first_names:
                 continue
             words.add(w if note.mode == "normal" else lw)
+    ents = ents + _propagate_ambiguous(note, ents, ambiguous)
     if not words:
         return ents
     ci = note.mode != "normal"

@@ -77,6 +77,7 @@ class Lexicon:
     english_common: frozenset[str]  # lower-case: the 3,000 most frequent English words
     english_vocab: frozenset[str]  # lower-case: the 25,000 most frequent English words
     english_top: frozenset[str]  # lower-case: the 1,000 most frequent English words
+    top_surnames: frozenset[str] = frozenset()  # lower-case: the 1,000 most frequent census surnames
 
 
 def _census(fname: str, limit: int | None = None) -> list[str]:
@@ -157,4 +158,5 @@ def lexicon() -> Lexicon:
         english_common=frozenset(english),
         english_vocab=frozenset(vocab),
         english_top=frozenset(vocab_list[:1000]) if vocab else frozenset(),
+        top_surnames=frozenset(set(_census("dist.all.last", 1000)) - clinical),
     )

@@ -7,10 +7,13 @@ view always has the same length as the original, so every offset found in it is 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 NORMAL, UPPER, LOWER = "normal", "upper", "lower"
+_WORDS = re.compile(r"\S+")
+_TITLED = re.compile(r"\W*[A-Z][a-z]")
 
 
 def case_mode(text: str) -> str:
@@ -23,6 +26,15 @@ def case_mode(text: str) -> str:
         return UPPER
     if upper < 0.015:
         return LOWER
+    if upper < 0.15:
+        # codes ("HH-220931", "1EG4-TE5-MK73") and short abbreviations ("ED", "CT", "MRN") carry capitals even in
+        # a note typed in lower case; without them the note's own words decide
+        # ...and a writer who capitalises names leaves Title-case words ("seen at Stanford"); one who does not, none
+        words = [w for w in _WORDS.findall(text) if not any(c.isdigit() for c in w) and not (w.isupper() and len(w) <= 4)]
+        wl = [c for w in words for c in w if c.isalpha()]
+        titled = sum(1 for w in words if _TITLED.match(w))
+        if len(wl) >= 12 and sum(1 for c in wl if c.isupper()) / len(wl) < 0.015 and titled <= len(words) // 200:
+            return LOWER
     return NORMAL
 
 

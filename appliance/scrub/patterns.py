@@ -44,6 +44,12 @@ MONTH_ALONE = re.compile(
     rf"\b(?:in|since|during|until|till|through|of|early|late|mid-?|by|from|before|after|around)\s+((?:(?:early|late|mid-?|last|next|this)\s+)?(?:{MONTHS_FULL}|Sept|Dec|Nov|Oct|Aug|Feb))\b(?!\s*\d)"
     rf"|\b((?:last|next|this|past)\s+(?:{MONTHS_FULL}|Sept|Dec|Nov|Oct|Aug|Feb))\b(?!\s*\d)"
 )
+# a month in lower case after a temporal preposition ("lost his job in jan.", "since october"): only month
+# words that are no other English word (not may/march/june/august/dec)
+MONTH_ALONE_ANY_CASE = re.compile(
+    r"(?i)\b(?:in|since|during|until|till|through|by|from|before|after|early|late|mid-?|last|next|this|past)\s+"
+    r"(january|february|april|july|september|october|november|december|jan|feb|sept|oct|nov)\b\.?(?!\s*\d)"
+)
 WEEKDAY = re.compile(
     r"\b((?:last|next|this|past|previous|following)\s+(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)\b"
     r"|\b(?:on|since|by|until|before|after|from)\s+((?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)\b",
@@ -56,14 +62,18 @@ HOLIDAY = re.compile(
     r"Passover|Ramadan|Rosh\s+Hashanah|Yom\s+Kippur|Diwali|Kwanzaa)\b"
 )
 DATE_NUMERIC = re.compile(
-    r"(?<![\w/.-])(?:"
+    r"(?<![\w/.])(?<![A-Za-z]-)(?<!\d\.\d-)(?:"
     r"(?P<y1>(?:19|20)\d{2})[-/.](?P<m1>0?[1-9]|1[0-2])[-/.](?P<d1>0?[1-9]|[12]\d|3[01])"  # 2021-03-14
     r"|(?P<m2>\d{1,2})(?P<sep>[-/.])(?P<d2>\d{1,2})(?P=sep)(?P<y2>\d{4}|\d{2})"  # 3/14/2021, 14.03.21
     r"|(?P<y3>(?:19|20)\d{2})(?P<m3>0[1-9]|1[0-2])(?P<d3>0[1-9]|[12]\d|3[01])"  # 20210314
     r")"
-    rf"(?:T?{TIME})?(?![\w/-]|\.\d)"
+    rf"(?:T?{TIME})?(?![\w/]|-(?!\d{{1,2}}/\d)|\.\d)"
 )
-DATE_MD = re.compile(r"(?<![\w/.,:+-])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\w/]|\.\d|\s*(?:mg|mcg|ml|g|units?|tabs?|tablets?|caps?|mmhg|strength|murmur|pain|score|scale|dose|doses|cup|of|ns|normal|hrs?|hours?|days?|weeks?|times?)\b)", re.IGNORECASE)
+# month and year: "07/2019", "8/2022" (the month is a date element)
+MONTH_YEAR = re.compile(r"(?<![\w/.-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\w/]|\.\d)")
+# a month name in any case with a four-digit year: "sober since may 2021", "listed since oct 2021"
+MONTH_YEAR_TEXT = re.compile(rf"(?i)\b(?:{MONTHS_FULL}|{MONTHS_ABBR})\.?,?\s+(?:19|20)\d{{2}}\b")
+DATE_MD = re.compile(r"(?<![\w/.,+-])(?<!\d:)(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\w/]|\.\d|\s*(?:mg|mcg|ml|g|units?|tabs?|tablets?|caps?|mmhg|strength|murmur|pain|score|scale|dose|doses|cup|of|ns|normal|hrs?|hours?|days?|weeks?|times?)\b)", re.IGNORECASE)
 DATE_MD_CONTEXT = re.compile(
     r"\b(?:on|since|from|to|until|till|by|dated?|dos|seen|admitted|admit|discharged?|d/c|visit|f/u|follow-?up|appt|appointment|surgery|last|next|due|started|stopped|ended|began|returned|scheduled|through|thru|onset|as of|effective|week of|w/e)\b[\s:]*$",
     re.IGNORECASE,
@@ -100,7 +110,7 @@ URL = re.compile(
     r"es|it|pt|ie|uy|ee|cy|fi|no|pl|cz|jp|cn|in|br|mx|ru|eu|me|ly|app|ai)\b(?:/[^\s<>\"')\]]*)?",
 )
 IPV4 = re.compile(r"(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?:/\d{1,2})?(?!\w|\.\d)")
-IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})(?:(?::[0-9A-Fa-f]{1,4}){0,6})(?![\w:])")
+IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}(?::{1,2}[0-9A-Fa-f]{1,4}){2,7}(?:::)?|(?:[0-9A-Fa-f]{1,4}:){1,7}:)(?![\w:])")
 MAC = re.compile(r"\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b")
 SSN = re.compile(r"(?<![\w-])(?:\d{3}-\d{2}-\d{4}|\d{3}\s\d{2}\s\d{4}|\d{3}\.\d{2}\.\d{4}|[Xx*]{3}-[Xx*]{2}-\d{4})(?![\w-])")
 SSN_CONTEXT = re.compile(r"\b(?:ssn|ss#|ss\s*no|social\s+security(?:\s+(?:number|no|#))?|soc\s*sec)\b\W*(?:is\s+)?$", re.IGNORECASE)
@@ -125,7 +135,7 @@ LABELS: dict[str, list[str]] = {
                     r"medicaid(?:\s*(?:id|number|no|#))?", r"group\s*(?:id|number|no|#)", r"plan\s*(?:id|number|no|#)", r"hicn",
                     r"mbi", r"bcbs(?:\s*(?:id|#))?", r"aetna(?:\s*(?:id|#))?", r"cigna(?:\s*(?:id|#))?", r"humana(?:\s*(?:id|#))?",
                     r"united\s*health(?:care)?(?:\s*(?:id|#))?", r"kaiser(?:\s*(?:id|#))?", r"coverage\s*(?:id|#)"],
-    "ACCOUNT": [r"account\s*(?:number|no|num|#|id)?", r"acct\.?\s*(?:number|no|#)?", r"billing\s*(?:number|no|#|id|account)?",
+    "ACCOUNT": [r"card\s+ending(?:\s+in)?", r"account\s+ending(?:\s+in)?", r"account\s*(?:number|no|num|#|id)?", r"acct\.?\s*(?:number|no|#)?", r"billing\s*(?:number|no|#|id|account)?",
                 r"invoice\s*(?:number|no|#)?", r"claim\s*(?:number|no|#|id)?", r"fin\s*(?:#|number|no)?", r"financial\s*(?:number|no|#)",
                 r"bank\s*(?:account)?", r"routing\s*(?:number|no|#)?", r"card\s*(?:number|no|#)", r"credit\s*card(?:\s*(?:number|no|#))?",
                 r"csn", r"guarantor\s*(?:id|#|number)?", r"statement\s*(?:number|no|#)", r"visit\s*(?:number|no|#)"],
@@ -133,7 +143,7 @@ LABELS: dict[str, list[str]] = {
                 r"certificate\s*(?:number|no|#|id)?", r"cert\.?\s*(?:number|no|#)?", r"certification\s*(?:number|no|#)?",
                 r"driver'?s?\s*licen[cs]e(?:\s*(?:number|no|#))?", r"dl\s*(?:number|no|#)?", r"registration\s*(?:number|no|#)",
                 r"board\s*(?:certification|cert)?\s*(?:number|no|#)", r"permit\s*(?:number|no|#)?", r"passport\s*(?:number|no|#)?"],
-    "VEHICLE": [r"vin", r"vehicle\s*(?:id|identification|number|no|#)?(?:\s*number)?", r"licen[cs]e\s*plate(?:\s*(?:number|no|#))?",
+    "VEHICLE": [r"vin", r"reg", r"rego", r"registration\s+plate", r"vehicle\s*(?:id|identification|number|no|#)?(?:\s*number)?", r"licen[cs]e\s*plate(?:\s*(?:number|no|#))?",
                 r"plate\s*(?:number|no|#)?", r"tag\s*(?:number|no|#)", r"car\s*(?:plate|tag)"],
     "DEVICE": [r"serial\s*(?:number|no|num|#)?", r"s/n", r"sn", r"device\s*(?:id|identifier|number|no|#|serial)?", r"model\s*(?:number|no|#)",
                r"lot\s*(?:number|no|#)?", r"udi", r"implant\s*(?:id|serial|number|#)?", r"pacemaker\s*(?:id|serial|#)?",
@@ -178,8 +188,8 @@ STREET_SUFFIX = (
     r"Trafficway|Trailer|Tunnel|Underpass|Unions?|Valleys|Viaduct|Views|Villages?|Ville|Vistas|Walks|Wall|Ways|Wells?"
 )
 STREET = re.compile(
-    rf"\b\d{{1,6}}[A-Za-z]?(?:-\d+)?\s+(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?"
-    rf"(?:(?:[A-Z][\w'.-]*|\d+(?:st|nd|rd|th)|de|la|del|van|von)\s+){{0,4}}(?:{STREET_SUFFIX})\b\.?"
+    rf"\b\d{{1,6}}[A-Za-z]?(?:-\d+)?[^\S\n]+(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?[^\S\n]+)?"
+    rf"(?:(?:[A-Z][\w'.-]*|\d+(?:st|nd|rd|th)|de|la|del|van|von)[^\S\n]+){{0,4}}(?:{STREET_SUFFIX})\b\.?"
     rf"(?:,?\s+(?:(?:N|S|E|W|NE|NW|SE|SW)\.?\b))?"
 )
 FOREIGN_STREET = re.compile(
@@ -187,7 +197,7 @@ FOREIGN_STREET = re.compile(
     r"gracht|kade|dreef|veien|vegen|gata|utca|ulica|cesta)|(?:Rue|Calle|Via|Viale|Rua|Avenida|Carrera|Avenue|Boulevard|Chemin|Place|Plaza|Paseo)"
     r"(?:\s+(?:de|la|del|des|du|da|do|dos)?\s*[A-ZÁÉÍÓÚ][\w'-]+){1,3})\s+\d{1,5}[A-Za-z]?\b"
 )
-UNIT = re.compile(r"\s*,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#|Bldg|Building|Fl|Floor|Rm|Room|Lot|Space|Trlr|PMB)\.?\s*#?\s*[A-Za-z0-9-]+\b")
+UNIT = re.compile(r"\s*,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#|Bldg|Building|Fl|Floor|Rm|Room|Lot|Space|Trlr|PMB|(?i:apt|apartment|suite|ste|unit))\.?\s*#?\s*(?=[A-Za-z]?\d)[A-Za-z0-9-]+\b")
 UNIT_ALONE = re.compile(r"\b(?:Apt|Apartment|Suite|Ste|Unit|Bldg|Room|Rm)\.?\s*#?\s*\d+[A-Za-z]?\b")
 PO_BOX = re.compile(r"\b(?:P\.?\s*O\.?\s*Box|Post\s+Office\s+Box|PSC|CMR|Box)\s+\d+\b(?:,?\s*Box\s+\d+)?(?:\s*(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\b)?")
 CITY_STATE = re.compile(
@@ -198,7 +208,7 @@ CITY_STATE_UPPER = re.compile(
     rf"\b(?P<city>[A-Z][a-z'’.-]+(?:[ -](?:[A-Z][a-z'’.-]+|de|la|du|of)){{0,3}}),?\s+(?P<state>(?i:{US_STATE_ABBR})\b|(?:{US_STATE_NAMES})\b)(?:,?\s+(?P<zip>\d{{5}}(?:-\d{{4}})?))?"
 )
 PLATE = re.compile(
-    r"(?i)\b(?:licen[cs]e\s+plate|plate|tag)\s*(?:number|no\.?|#)?\s*[:#]?\s*(?P<v>(?-i:(?=[A-Z0-9 •·-]*\d)[A-Z0-9]{1,4}(?:[\s•·-]?[A-Z0-9]{1,4})?))\b"
+    r"(?i)\b(?:licen[cs]e\s+plate|plate|tag)\s*(?:number|no\.?|#)?\s*[:#]?\s*(?P<v>(?-i:(?=[A-Z0-9 •·-]*\d)[A-Z0-9]{1,4}(?:[\s•·-]?(?:[A-Z0-9]{1,4}|(?=[A-Z]*\d)[A-Z0-9]{5,7}))?))\b"
 )
 ZIP = re.compile(r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])")
 ZIP_CONTEXT = re.compile(rf"(?:\b(?:zip|zipcode|zip\s*code|postal\s*code|postcode)\b\W*|\b(?:{US_STATE_ABBR})\.?,?\s+|\b(?:{US_STATE_NAMES}),?\s+)$", re.IGNORECASE)
@@ -239,12 +249,13 @@ CREDENTIAL = (
     r"Paramedic|RD|RDN|LD|CDE|CDCES|CWOCN|CCRN|CEN|MA|CMA|SW|PT|OT|Psy\.?D|LMFT|LPC|NP-C|AGACNP-BC"
 )
 NAME_TRIGGERS = (
+    r"(?:son|daughter|mother|father|brother|sister)-in-law|step(?:son|daughter|mother|father|mom|dad)|dtr|"
     r"pt|patient|name|named|called|call|son|sons|daughter|daughters|wife|husband|mother|mom|father|dad|brother|sister|"
     r"spouse|partner|friend|neighbor|neighbour|caregiver|guardian|poa|hcp|hcpoa|proxy|contact|spoke\s+with|spoke\s+to|"
     r"paged|notified|per|signed|signature|attending|resident|cc|seen\s+by|reviewed\s+with|discussed\s+with|dictated\s+by|"
     r"electronically\s+signed\s+by|signed\s+by|grandson|granddaughter|grandmother|grandfather|niece|nephew|aunt|uncle|"
     r"cousin|fiance|fiancee|fiancé|boyfriend|girlfriend|roommate|employer|supervisor|coworker|co-worker|boss|manager|"
-    r"landlord|teacher|coach|pastor|priest|kid|child|baby|pcp|surgeon|cardiologist|oncologist|"
+    r"landlord|teacher|coach|pastor|priest|kids|kid|children|child|grandchildren|baby|pcp|surgeon|cardiologist|oncologist|"
     r"nephrologist|neurologist|psychiatrist|therapist|physician|provider|np|rn|md|doctor|nurse|aide|cna|pharmacist|"
     r"chaplain|interpreter|translator|visitor|visited\s+by|accompanied\s+by|brought\s+in\s+by|with\s+(?:her|his|their)\s+\w+|"
     r"informant|historian|referred\s+by|referring|covering|on-call|on\s+call|admitted\s+by|consult(?:ed)?|"

@@ -127,12 +127,19 @@ class ClinicalDateRecognizer(ClinicalRecognizer):
                 if g["sep"] == "." and len(g["y2"]) == 2 and a > 12:
                     continue
             out.append(Entity(m.start(), m.end(), "DATE", 0.95))
+        for m in P.MONTH_YEAR.finditer(v):
+            if not P.NOT_DATE_BEFORE.search(v[max(0, m.start() - 40) : m.start()]):
+                out.append(Entity(m.start(), m.end(), "DATE", 0.8))
+        for m in P.MONTH_YEAR_TEXT.finditer(v):
+            out.append(Entity(m.start(), m.end(), "DATE", 0.85))
         for m in P.DATE_MD.finditer(v):
             a, b = int(m["m"]), int(m["d"])
             if not (1 <= a <= 12 and 1 <= b <= 31):
                 continue
             before = v[max(0, m.start() - 40) : m.start()]
-            if P.NOT_DATE_BEFORE.search(before):
+            nd = P.NOT_DATE_BEFORE.search(before)
+            # "last dose 10/29": a dose fraction has a small denominator, a day of the month need not
+            if nd and not (re.search(r"(?i)\bdoses?\s*[:=]?\s*$", before) and b > 8):
                 continue
             # common fractions (1/2 tab, 3/4 of) are quantities unless a date word precedes them
             if (a, b) == (1, 2) and not P.DATE_MD_CONTEXT.search(before):
@@ -140,6 +147,8 @@ class ClinicalDateRecognizer(ClinicalRecognizer):
             out.append(Entity(m.start(), m.end(), "DATE", 0.8))
         for m in P.DAY_ONLY.finditer(v):
             out.append(Entity(m.start(1), m.end(1), "DATE", 0.7))
+        for m in P.MONTH_ALONE_ANY_CASE.finditer(v):
+            out.append(Entity(m.start(1), m.end(1), "DATE", 0.65))
         for m in P.MONTH_ALONE.finditer(v):
             if note.mode == LOWER:
                 continue
@@ -347,6 +356,10 @@ _MED_CODE = re.compile(
 )
 
 
+# dotted object identifiers: DICOM study/series UIDs, HL7 OIDs ("1.2.840.113619.2.55.3.6046")
+_OID = re.compile(r"(?<![\w.])\d{1,9}(?:\.\d{1,20}){4,}(?![\w]|\.\d)")
+
+
 class ClinicalCodeRecognizer(ClinicalRecognizer):
     """Any other unique number or code: long digit strings and letter-digit codes with no label nearby."""
 
@@ -355,7 +368,7 @@ class ClinicalCodeRecognizer(ClinicalRecognizer):
 
     def find(self, note: Note) -> list[Entity]:
         v = note.text
-        out = []
+        out = [Entity(m.start(), m.end(), "ID", 0.8) for m in _OID.finditer(v)]
         for m in P.CODE.finditer(v):
             val = m.group(0)
             nd = _digits(val)
@@ -428,6 +441,10 @@ _ADDR_CUED = re.compile(
 )
 _BLOCK_TOKEN = re.compile(rf"\s*(?:,|\n|>)?\s*(?:{_UNI_CAP}[^\W\d_'’.]*(?:['’][^\W\d_]+)?\.?|\d{{1,6}}(?:-\d{{1,4}})?|[A-Z]{{2}}(?=[\s,]|$)|de|la|del|da|do|nad|van|von|nan|\([A-Z][a-z]+\))")
 _STOP_LOWER = re.compile(r"\s*[a-z]")
+# a line of an address block that holds only place tokens: "GRAND RAPIDS", "Pines Beach", "Smith's Green, NI"
+_PLACE_LINE = re.compile(
+    rf"(?:{_UNI_CAP}[^\W\d_'’.]*(?:['’][^\W\d_]+)?|\d{{1,6}}|\([A-Z][a-z]+\))(?:[ ,-]+(?:{_UNI_CAP}[^\W\d_'’.]*(?:['’][^\W\d_]+)?|\d{{1,6}}|de|la|del|da|do|nad|u|\([A-Z][a-z]+\)))*[ ,]*(?=\n|\s*>|$)"
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -457,7 +474,8 @@ def _address_blocks(note: Note, found: list[Entity], anchors: list[tuple[int, in
     for s, e in spans:
         # rightwards: up to 8 more address tokens, not across a sentence end or a "Label:" line
         n = 0
-        while n < 8:
+        line_end = -1  # end of an address line made only of place tokens (its everyday words count too)
+        while n < 12:
             t = _BLOCK_TOKEN.match(v, e)
             if not t or t.end() == e:
                 break
@@ -476,7 +494,14 @@ def _address_blocks(note: Note, found: list[Entity], anchors: list[tuple[int, in
                 break
             if v[e - 1 : e] == "." and not (n == 0 and re.search(r"\d\.$", v[s:e])) and not re.search(r"(?i)(?:apt|ste|st|ave|rd|dr|no|ul|box|\b[a-z])\.$", v[max(s, e - 5) : e]):
                 break  # a full stop ends the address unless it closes an abbreviation
-            if word in L.clinical or (word in L.english_common and word not in L.countries and word not in ("de", "la")) or _looks_like_month(word):
+            if re.search(r"[\n>]", seg):
+                pl = _PLACE_LINE.match(v, t.start() + len(seg) - len(seg.lstrip(" ,>\n")))
+                line_end = pl.end() if pl else -1
+            on_place_line = t.end() <= line_end
+            if word in L.clinical or _looks_like_month(word):
+                break
+            zip_next = re.match(r"[ \t,]*\d{5}(?:-\d{4})?\b", v[t.end() : t.end() + 16]) is not None  # "Chicago 60618"
+            if word in L.english_common and word not in L.countries and word not in ("de", "la") and not on_place_line and not zip_next:
                 break
             e = t.end()
             n += 1
@@ -561,6 +586,62 @@ def _lower_residence(v: str, L) -> list[Entity]:
     return out
 
 
+_PLACE_NAME = rf"{_UNI_CAP}[^\W\d_'’]+(?:[ -](?:{_UNI_CAP}[^\W\d_'’]+|de|del|la|le|du|do|da|u|nad|am|an|sur|sul)){{0,3}}"
+# a place name no word list knows, after "in"/"near" and before the end of the clause ("I'm in HARSTAD, at",
+# "10th year in Laax,"), or after a place label ("Where: Beerze", "home city Messina:", "Birthplace: Kiel")
+_PLACE_IN = re.compile(
+    rf"\b(?:in|near)\s+(?P<p>{_PLACE_NAME})(?=\s*[,.;:!?)]|\s*$|\s+(?:for|on|and|at|in|where|which|who|since|until)\b)"
+    rf"|(?i:\b(?:where|city|town|village|hometown|birthplace|place\s+of\s+birth|born\s+in)\s*:\s*|\bhome\s+(?:city|town)\s+)(?P<q>{_PLACE_NAME})"
+)
+
+
+# a street named without its number: "(Walgreens on Blue Hill Ave)", "corner of Maple St", "lives off Route 9"
+_STREET_NAME_ONLY = re.compile(
+    r"\b(?:on|off|at|near|of|along|down|up)\s+(?P<p>(?:[A-Z][a-z'’]+\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|"
+    r"Parkway|Pkwy|Highway|Hwy|Terrace|Ter|Turnpike|Tpke|Expressway)\b\.?)"
+)
+# numbered highways: "on I-93 southbound", "Route 128", "US-1", "Hwy 101" (not the isotopes I-123/I-125/I-131)
+_HIGHWAY = re.compile(
+    r"(?i:\b(?:on|off|via|take|took|from|onto|near|along|exit\s+\d+\s+(?:on|off))\s+)(?P<h>(?-i:I|US|SR)-?\s?(?!12[35]\b|131\b)\d{1,3}[A-Z]?\b|"
+    r"(?:Route|Rte\.?|Hwy|Highway|Interstate)\s+\d{1,3}[A-Z]?\b)"
+)
+
+
+def _unknown_places(v: str, L) -> list[Entity]:
+    """Single or short place names the gazetteer lacks (small towns, foreign cities), by their cue and shape:
+    every word must be unknown to the English, clinical, month and first-name lists, or a known city, and not
+    shaped like a drug or procedure; ALL-CAPS words need six letters (shorter ones are abbreviations)."""
+    out = []
+    for m in _PLACE_IN.finditer(v):
+        g = "p" if m.group("p") else "q"
+        if g == "q":
+            # after a place label: the leading words that are no everyday or clinical word ("Where: Beerze Country Club")
+            a = m.start("q")
+            e = a
+            for w in re.finditer(r"[^\s-]+", m.group("q")):
+                lw = w.group(0).lower()
+                if lw in L.clinical or lw in L.english_common or _looks_like_month(lw):
+                    break
+                e = a + w.end()
+            if e > a:
+                out.append(Entity(a, e, "LOCATION", 0.6))
+            continue
+        words = [w for w in re.split(r"[ -]", m.group(g)) if w[:1].isupper()]
+        if not words:
+            continue
+        ok = True
+        for w in words:
+            lw = w.lower()
+            if lw in L.cities and lw not in L.clinical:
+                continue
+            if w.isupper() and len(w) < 6 and g == "p" or not _unknown_word(lw, L) or g == "p" and lw in L.first_names or CLINICAL_SHAPE.search(lw) and lw not in L.surnames:
+                ok = False
+                break
+        if ok:
+            out.append(Entity(*_strip(v, *m.span(g)), "LOCATION", 0.6))
+    return out
+
+
 class ClinicalAddressRecognizer(ClinicalRecognizer):
     """Street addresses (US and common foreign forms), PO boxes, city + state, counties, ZIP codes, cities."""
 
@@ -579,7 +660,7 @@ class ClinicalAddressRecognizer(ClinicalRecognizer):
             tail = unit_rx.match(v, e)
             if tail:
                 e = tail.end()
-            words = v[s:e].split()
+            words = v[s : m.end()].split()  # the street itself; a unit after it ("Unit 12") is judged apart
             # "2 Dr" / "3 views CT" are not streets: need a word between the number and the suffix
             if len(words) < 3 and not re.search(r"\d(?:st|nd|rd|th)\b", v[s:e]):
                 continue
@@ -623,6 +704,14 @@ class ClinicalAddressRecognizer(ClinicalRecognizer):
                 out.append(Entity(m.start(), m.end(), "ZIP", 0.9))
         if note.mode == LOWER:
             out += _lower_residence(v, L)
+        if note.mode == "normal":
+            out += _unknown_places(v, L)
+            for m in _STREET_NAME_ONLY.finditer(v):
+                words = m.group("p").lower().split()
+                if not any(w in L.clinical for w in words[:-1]):
+                    out.append(Entity(*_strip(v, *m.span("p")), "LOCATION", 0.65))
+        for m in _HIGHWAY.finditer(v):
+            out.append(Entity(m.start("h"), m.end("h"), "LOCATION", 0.7))
         if note.mode != LOWER:
             for m in _RESIDENCE.finditer(v):
                 if not m.group("p")[0].isupper():
@@ -685,7 +774,7 @@ class ClinicalAddressRecognizer(ClinicalRecognizer):
                 before = v[max(0, s - 30) : s]
                 single_ok = bool(_GEO_PREP.search(before)) and words[i].lower() not in L.first_names
                 if note.mode == LOWER:
-                    ok = multi and bool(_GEO_PREP.search(before))
+                    ok = bool(_GEO_PREP.search(before)) and (multi or words[i] not in L.english_vocab and words[i] not in L.first_names)
                 else:
                     ok = multi or single_ok
                 if ok:
@@ -703,6 +792,14 @@ _FACILITY_LOWER_HEAD = re.compile(
 _CAP_PHRASE = re.compile(r"(?:(?:St\.?|Mt\.?|Saint|Mount)\s+)?[A-Z][\w'’&-]*(?:\s+(?:of\s+|the\s+|and\s+|&\s+)?[A-Z][\w'’&-]*){0,4}")
 _NOT_PLACE_WORDS = frozenset(
     ["the", "a", "an", "this", "that", "these", "those", "his", "her", "their", "its", "our", "my", "your", "i", "we", "he", "she", "they", "it", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "am", "pm", "noon", "night", "baseline", "bedside", "rest", "risk", "least", "most", "first", "last", "time", "times", "home", "work", "school"]
+)
+
+
+# the facility word first: "Hospital Universitario La Paz", "Hospice of the Valley", "Clinique des Cèdres"
+_FACILITY_HEAD_FIRST = re.compile(
+    r"\b(?:Hospital|Hospice|Clinic|Clínica|Clinica|Clinique|Hôpital|Hopital|Ospedale|Klinikum|Centro|Sanatorio|Policlínica|Home)"
+    r"(?:\s+(?:of\s+the|of|for\s+the|for|de\s+la|de|del|des|du|di|della)\s+|\s+)"
+    r"(?P<n>[A-ZÀ-ÖØ-Þ][\w'’-]+(?:\s+(?:de|del|la|las|los|di|du|des|[A-ZÀ-ÖØ-Þ][\w'’-]+)){0,4})"
 )
 
 
@@ -748,6 +845,16 @@ class ClinicalFacilityRecognizer(ClinicalRecognizer):
         for m in P.SAINT.finditer(v):
             s, e = _strip(v, *_span(m))
             out.append(Entity(s, e, "FACILITY", 0.8))
+        if note.mode == "normal":
+            for m in _FACILITY_HEAD_FIRST.finditer(v):
+                words = m.group("n").split()
+                # trim everyday/clinical words at the end ("Hospital Universitario La Paz Madrid" stays whole)
+                while words and (words[-1].lower() in L.clinical or words[-1].lower() in _GENERIC_FACILITY or words[-1].lower() in _STOP_AFTER_NAME):
+                    words.pop()
+                if not words or all(w.lower() in L.clinical or w.lower() in _GENERIC_FACILITY or w.lower() in L.english_top for w in words if w[:1].isupper()):
+                    continue
+                e = m.start("n") + len(" ".join(words)) if " ".join(words) == m.group("n")[: len(" ".join(words))] else m.end("n")
+                out.append(Entity(m.start(), e, "FACILITY", 0.7))
         # a capitalised phrase right after "admitted to", "seen at", "transferred from" is a place
         for m in _CAP_PHRASE.finditer(v):
             before = v[max(0, m.start() - 30) : m.start()]
@@ -792,6 +899,9 @@ def _lower_facilities(note: Note) -> list[Entity]:
         words = v[s:e].split()
         # drop leading words that are not part of a name ("seen at", "from the", "new-onset")
         while words and (words[0].lower().strip(".,") in L.english_common or words[0].lower() in L.clinical) and words[0].lower() not in ("st.", "st", "saint", "mt.", "mount"):
+            # a place word before a name no list knows starts the name ("south marybury general hospital")
+            if words[0].lower() in _PLACE_WORDS and len(words) > 2 and _unknown_word(words[1].lower(), L):
+                break
             s += len(words[0]) + 1
             words = words[1:]
         if len(words) >= 2:
@@ -813,9 +923,9 @@ _CRED_RX = re.compile(rf"(?P<n>{P.NAME_TOKEN}(?:\s+{P.NAME_TOKEN}){{0,3}}),?\s+(
 _CRED_RX_CI = re.compile(rf"(?P<n>{P.NAME_TOKEN_CI}(?:\s+{P.NAME_TOKEN_CI}){{0,2}}),\s+(?:{P.CREDENTIAL})\b", re.IGNORECASE)
 # a lookahead, so overlapping triggers all fire ("brought in by her grandson Piotr", "accompanied by wife gloria")
 _TRIGGER_RX = re.compile(rf"\b(?=(?:{P.NAME_TRIGGERS})\b[\s:,-]*(?:(?:is|was|named|name|called|of|by|to)\s+)?(?P<n>[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'’.-]*(?:\s+[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'’.-]*){{0,3}}))", re.IGNORECASE)
-_PAIR_RX = re.compile(r"\b(?P<f>[A-Z][a-z'’]+(?:-[A-Z][a-z]+)?)\s+(?:(?P<mi>[A-Z])\.?\s+)?(?P<l>[A-Z][a-zA-Z'’]+(?:-[A-Z][a-z]+)?|[A-Z]\.(?!\w)|[A-Z](?=\s+[a-z]))")
+_PAIR_RX = re.compile(r"\b(?P<f>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)\s+(?:(?P<mi>[A-Z])\.?\s+)?(?P<l>[A-ZÀ-ÖØ-Þ][a-zA-Zß-öø-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?|[A-Z]\.(?!\w)|[A-Z](?=\s+[a-z]))(?![\w'’])")
 _LAST_FIRST_RX = re.compile(r"\b(?P<l>[A-Z][a-zA-Z'’-]+),\s+(?P<f>[A-Z][a-z]+)(?:\s+(?P<mi>[A-Z])\.?)?\b")
-_LAST_FIRST_CAPS = re.compile(r"\b(?P<l>[A-Z]{2,}(?:[-'][A-Z]+)?),\s*(?P<f>[A-Z]{2,})(?:\s+[A-Z]\b\.?)?")
+_LAST_FIRST_CAPS = re.compile(r"\b(?P<l>[A-Z]{2,}(?:[-'][A-Z]+)?),\s*(?P<f>[A-Z]{2,}(?:-[A-Z]{2,})?)(?:\s+[A-Z]\b\.?)?")
 _LAST_INITIAL_RX = re.compile(r"\b([A-Z][a-z]{2,})\s+[A-Z]\.(?=[\s,;)]|$)")
 _INITIALS_RX = re.compile(r"\b(?:pt|patient|mr|mrs|ms|dr|initials)\.?:?\s+(?P<n>[A-Z]\.\s?[A-Z]\.(?:\s?[A-Z]\.)?|[A-Z]{2,3})(?![\w])", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'’-]*\.?")
@@ -855,6 +965,16 @@ def _is_name_word(w: str, *, strict: bool, continuation: bool = False) -> bool:
     return lw in L.surnames if strict else True
 
 
+def _relative_name(a: int, first: str, v: str, L) -> Entity:
+    """The name right after a relative cue: its first word, plus the next word when that is a surname."""
+    b = a + len(first.rstrip(".,;:'’"))
+    nxt = re.match(r" ([^\W\d_]{2,})\b", v[b:])
+    if nxt and (_unknown_word(nxt.group(1).lower(), L) or nxt.group(1).lower() in L.common_surnames):
+        b += nxt.end()
+    return Entity(a, b, "NAME", 0.7)
+
+
+
 def _eponym_use(v: str, s: int, e: int) -> bool:
     """'Parkinson disease', "Parkinson's", 'Foley catheter', 'Bell's palsy': an eponym, not a person."""
     word = v[s:e].lower().strip(".'’")
@@ -885,13 +1005,17 @@ class ClinicalNameRecognizer(ClinicalRecognizer):
             """Add the longest run of name-like words from the start of ``text``."""
             end = s
             n = 0
+            prev = ""
             for m in _WORD.finditer(text):
                 if m.start() > 0 and text[end - s : m.start()].strip(" ") not in ("",):
                     break  # something other than spaces between the words
                 w = m.group(0)
                 cont = (n > 0 or after_title) and not lower
-                if not _is_name_word(w, strict=(strict_first or lower) and not (after_title and n == 0), continuation=cont):
+                if not _is_name_word(w, strict=(strict_first or lower) and not (after_title and n == 0), continuation=cont) and not (
+                    cont and n > 0 and _surname_after_first(prev, w, L)
+                ):
                     break
+                prev = w
                 if lower and n == 0 and not after_title and w.lower() in AMBIGUOUS_NAME_WORDS:
                     break
                 if not lower and not w[0].isupper():
@@ -915,7 +1039,7 @@ class ClinicalNameRecognizer(ClinicalRecognizer):
             if len(out) == before:
                 # after "Dr."/"Mrs." a surname that is also an English word is still a surname ("Dr. Short",
                 # "Mrs. House", "mr. welch"); without case cues the surname list must know it
-                fw = re.match(r"[^\W\d_][^\W\d_'’-]+", m.group("n"))
+                fw = re.match(r"[^\W\d_](?:[^\W\d_]|['’](?=[^\W\d_]{2}))+", m.group("n"))
                 title = v[m.start() : m.start("n")].strip(" .").lower()
                 lw = fw.group(0).lower() if fw else ""
                 if (
@@ -924,7 +1048,7 @@ class ClinicalNameRecognizer(ClinicalRecognizer):
                     and lw not in _STOP_AFTER_NAME
                     and lw not in _NOT_PLACE_WORDS
                     and not _looks_like_month(lw)
-                    and (lw in L.surnames if note.mode != "normal" else fw.group(0)[1:].islower() and lw not in L.clinical)
+                    and (lw.replace("'", "").replace("’", "") in L.surnames or "'" in lw if note.mode != "normal" else fw.group(0)[1:].islower() and lw not in L.clinical)
                 ):
                     out.append(Entity(m.start("n"), m.start("n") + fw.end(), "NAME", 0.8))
             if len(out) > before and out[-1].start == m.start("n"):
@@ -952,7 +1076,12 @@ class ClinicalNameRecognizer(ClinicalRecognizer):
                             break
             if keep:
                 s = m.start("n") + txt.rfind(" ".join(keep))
-                add_tokens(s, " ".join(keep), 0.85)
+                if note.mode == "normal":
+                    add_tokens(s, " ".join(keep), 0.85)
+                else:
+                    # "derrick banks, rn": a known first name, then surnames, then a credential is a signature,
+                    # even when a surname is also an everyday word ("banks", "white")
+                    out.append(Entity(*_strip(v, s, s + len(" ".join(keep))), "NAME", 0.85))
         for m in _TRIGGER_RX.finditer(v):
             trig = v[m.start() : m.start("n")].lower()
             if not m.group("n"):
@@ -968,16 +1097,18 @@ class ClinicalNameRecognizer(ClinicalRecognizer):
                 # English list knows, right after a relative ("DAUGHTER OLUWASEUN", "wife jolanta"), is a name
                 fw = first.lower().strip(".,;:'’")
                 if not weak and (lower or note.mode == UPPER) and _RELATIVE_TRIGGER.match(trig) and _unknown_word(fw, L):
-                    a = m.start("n")
-                    b = a + len(first.rstrip(".,;:'’"))
-                    nxt = re.match(r" ([^\W\d_]{2,})\b", v[b:])
-                    if nxt and (_unknown_word(nxt.group(1).lower(), L) or nxt.group(1).lower() in L.common_surnames):
-                        b += nxt.end()
-                    out.append(Entity(a, b, "NAME", 0.7))
+                    out.append(_relative_name(m.start("n"), first, v, L))
                     continue
                 if first.lower().strip(".") not in L.first_names and first.lower().strip(".") not in L.surnames:
                     continue
-                if first.lower() in AMBIGUOUS_NAME_WORDS or (not cap and not lower):
+                if not cap and not lower:
+                    continue
+                if first.lower() in AMBIGUOUS_NAME_WORDS:
+                    # "son dale", "wife gale": right after a relative, a first name that is no frequent English
+                    # word is the relative's name ("wife will call", "daughter may visit" stay verbs)
+                    fw = first.lower().strip(".,;:'’")
+                    if lower and not weak and _RELATIVE_TRIGGER.match(trig) and fw in L.first_names and fw not in L.english_top:
+                        out.append(_relative_name(m.start("n"), first, v, L))
                     continue
                 add_tokens(m.start("n"), txt, 0.75, strict_first=True)
             else:
@@ -989,10 +1120,10 @@ class ClinicalNameRecognizer(ClinicalRecognizer):
                     lw not in L.english_common and lw not in L.clinical and not _looks_like_month(lw)
                 ):
                     out.append(Entity(m.start("n"), m.start("n") + len(fw), "NAME", 0.7))  # "my kid Lukas"
-        pair_rx = re.compile(r"\b(?=(?P<all>(?P<f>[a-z]+)\s+(?:(?P<mi>[a-z])\.?\s+)?(?P<l>[a-z]+)\b))") if lower else _PAIR_RX
+        pair_rx = re.compile(r"\b(?=(?P<all>(?P<f>[a-z]+)\s+(?:(?P<mi>[a-z])\.?\s+)?(?P<l>[a-z]+(?:['’][a-z]{2,})?)\b))") if lower else _PAIR_RX
         for m in pair_rx.finditer(v):
             f, l_ = m.group("f"), m.group("l")
-            fl, ll = f.lower(), l_.lower().strip(".")
+            fl, ll = f.lower(), l_.lower().strip(".").replace("'", "").replace("’", "")
             if fl not in L.first_names and not ("-" in fl and all(x in L.first_names for x in fl.split("-"))):
                 continue
             if fl in L.clinical:
@@ -1053,6 +1184,10 @@ class ClinicalNameRecognizer(ClinicalRecognizer):
         out += _bare_lists(v, note.mode, L)
         if note.mode == "normal":
             out += _name_lists(v, out, L)
+        if lower:
+            out += _lower_role_names(v, L)
+        out += _initial_surnames(v, note.mode, L)
+        out += _dictation_initials(note.text)
         return out
 
 
@@ -1065,10 +1200,174 @@ _UNI_NAME_WORD = re.compile(r"\b[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*\b")
 
 
 _RELATIVE_TRIGGER = re.compile(
-    r"(?:son|sons|daughter|daughters|wife|husband|mother|mom|father|dad|brother|sister|spouse|partner|friend|neighbou?r|"
+    r"(?:(?:son|daughter|mother|father|brother|sister)-in-law|step(?:son|daughter|mother|father|mom|dad)|dtr|son|sons|daughter|daughters|wife|husband|mother|mom|father|dad|brother|sister|spouse|partner|friend|neighbou?r|"
     r"caregiver|guardian|grandson|granddaughter|grandmother|grandfather|niece|nephew|aunt|uncle|cousin|fianc[eé]e?|"
     r"boyfriend|girlfriend|roommate|named|kid|child)\b"
 )
+
+
+_LOWER_ROLE = re.compile(
+    r"\b(?:pt|patient|name|rn|lpn|cna|np|pa|md|rd|dr|ot|pt|slp|sw|worker|aide|nurse|chaplain|interpreter|coordinator|"
+    r"counselor|therapist|pharmacist|tech|attending|resident|fellow|hospitalist|man|woman|boy|girl)\b[:,]?\s+"
+    r"(?P<n>[a-z][a-z'’]+(?:-[a-z]+)?(?:[ \t]+[a-z][a-z'’]+(?:-[a-z]+)?){0,2})"
+)
+
+
+def _lower_name_shaped(w: str, L) -> bool:
+    parts = [x for x in re.split(r"[-'’]", w) if x]
+    return bool(parts) and all(
+        (x in L.first_names or x in L.surnames) and x not in L.english_common or _unknown_word(x, L) and not CLINICAL_SHAPE.search(x)
+        for x in parts
+        if len(x) > 1
+    )
+
+
+def _lower_role_names(v: str, L) -> list[Entity]:
+    """Lower-case notes: after a role word ("pt", "cna", "rd", "social worker", "52 yo man,") two or three
+    name-shaped words ending in a surname the census knows or a word no list knows ("pt hyun-woo kang",
+    "rd hope nguyen", "cna jean-baptiste")."""
+    out = []
+    for m in _LOWER_ROLE.finditer(v):
+        spans = [(x.start(), x.end()) for x in re.finditer(r"\S+", m.group("n"))]
+        words = [m.group("n")[a:b] for a, b in spans]
+        keep = 0
+        for i, w in enumerate(words):
+            lw = w.lower()
+            if lw in L.clinical or lw in _STOP_AFTER_NAME or _looks_like_month(lw):
+                break
+            if len(lw) <= 3 and lw not in L.first_names and lw not in L.surnames:
+                break  # an abbreviation ("mrn", "dob", "hpi")
+            if _lower_name_shaped(lw, L) or i < len(words) - 1 and lw in L.first_names:
+                keep = i + 1
+            else:
+                break
+        single = keep >= 1 and words[0].lower() in L.first_names and words[0].lower() not in L.english_common and words[0].lower() not in AMBIGUOUS_NAME_WORDS
+        if single and keep == 1:
+            out.append(Entity(m.start("n"), m.start("n") + spans[0][1], "NAME", 0.6))  # "social worker jenna"
+            continue
+        if keep >= 2 or keep == 1 and "-" in words[0] and _lower_name_shaped(words[0], L):
+            a = m.start("n")
+            b = a + spans[keep - 1][1]
+            if _lower_name_shaped(words[keep - 1].lower(), L):
+                out.append(Entity(a, b, "NAME", 0.65))
+    return out
+
+
+_CRED_CI = re.compile(rf"(?i:{P.CREDENTIAL})")
+# "- t. oyelaran, rn", "R. Bhattacharya, CDRS", "d. mcallister rn": an initial, a surname, then a credential or the
+# end of a signature line; or an initial and a census surname anywhere ("H. BROWN", "Dr. Y. Snow")
+_INITIAL_SURNAME = re.compile(
+    r"(?<![\w.])(?P<n>[A-Za-z]\.\s?(?P<s>[^\W\d_][^\W\d_'’]+(?:-[^\W\d_][^\W\d_'’]+)?))"
+    r"(?P<t>,?[ \t]+\(?(?P<c>[A-Za-z][\w./-]{1,9})\b|[ \t]*$)?",
+    re.MULTILINE,
+)
+_SIGNATURE_LEAD = re.compile(r"(?:^|[-–—~/]\s*|\n\s*)$")
+
+
+def _initial_surnames(v: str, mode: str, L) -> list[Entity]:
+    out = []
+    for m in _INITIAL_SURNAME.finditer(v):
+        sur = m.group("s")
+        ls = sur.lower()
+        if ls in L.clinical or ls in _STOP_AFTER_NAME and mode == "normal" or len(ls) < 2:
+            continue
+        if _looks_like_month(ls) and (mode == "normal" or re.match(r"\s*\d", v[m.end("s") : m.end("s") + 3])):
+            continue
+        if mode == "normal" and not sur[0].isupper():
+            continue
+        cred = m.group("c")
+        signed = bool(cred and (_CRED_CI.fullmatch(cred.rstrip(".,")) or _CRED_CI.match(cred) and re.match(r"[A-Za-z.]+-", cred)))
+        line = m.group("t") is not None and not cred and _SIGNATURE_LEAD.search(v, max(0, m.start() - 4), m.start()) is not None
+        census = ls in L.surnames and ls not in L.english_top or ls in L.top_surnames
+        if signed and (census or _unknown_word(ls, L)) or line and (census or _unknown_word(ls, L)) or census and mode != LOWER:
+            out.append(Entity(m.start("n"), m.end("s"), "NAME", 0.7))
+    return out
+
+
+# transcription footer initials: "EM/ls", "JD:kw" (the dictating clinician's and the typist's)
+_DICTATION = re.compile(r"(?m)(?:^|(?<=\s))(?P<a>[A-Z]{2,3})\s*[/:]\s*(?P<b>[a-z]{2,3})\s*$")
+
+
+def _dictation_initials(text: str) -> list[Entity]:
+    out = []
+    for m in _DICTATION.finditer(text):
+        if m.group("b") in ("hr", "min", "ml", "dl", "kg", "mg", "day", "wk", "mo", "yr", "sec", "cm", "mm", "l"):
+            continue  # a unit ("IU/ml", "ML/hr")
+        out.append(Entity(m.start("a"), m.end("a"), "NAME", 0.6))
+        out.append(Entity(m.start("b"), m.end("b"), "NAME", 0.6))
+    return out
+
+
+_PARTICLE_NAME = re.compile(r"\s+(?:da|de|del|della|di|do|dos|du|van|von|der|den|ten|ter|le|la|Ní|Nic|Mac|bin|binti|ibn|al|el)(?:\s+(?:der|den|la|los|las))?\s+[A-ZÀ-ÖØ-Þ][^\W\d_'’-]+(?:-[A-ZÀ-ÖØ-Þ][^\W\d_'’]+)?")
+_NEXT_CAP = re.compile(r"[ \t]([A-ZÀ-ÖØ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þ][a-zà-ÿ'’]+)?)\b(?![:])")
+_NICKNAME = re.compile(r"\s*,?\s*(?:\(\s*[\"“'‘]?(?P<p>[^\W\d_][^\W\d_'’.-]*(?:\s[^\W\d_][^\W\d_'’.-]*)?)[\"”'’]?\s*\)|[\"“](?P<q>[^\W\d_][^\W\d_'’.-]*)[\"”])")
+_LOWER_NAME_LEFT = re.compile(r"([^\W\d_][^\W\d_'’-]+)\s+$")
+
+
+def _name_tails(v: str, mode: str, ents: list[Entity], L) -> list[Entity]:
+    """Complete names found elsewhere: a generational suffix ("Kevin Price Jr."), a nickname in brackets or
+    quotes right after the name ("Margaret O'Brien ("Peggy")", "Wilhelmina Snow ("Billie")"), and in a
+    lower-case note the name words before a surname no list knows ("pt grace wanjiru kimani")."""
+    out = list(ents)
+    for e in ents:
+        if e.type != "NAME" or e.score < 0.5:
+            continue
+        end = e.end
+        suf = _NAME_SUFFIX.match(v, end)
+        if suf and not re.match(r"\s*(?:fluids?|access|line|push|drip|antibiotics?|abx)\b", v[suf.end() : suf.end() + 12], re.IGNORECASE):
+            end = suf.end()
+            out.append(Entity(e.start, end, "NAME", e.score))
+        part = _PARTICLE_NAME.match(v, end)
+        if part and mode != LOWER:
+            end = part.end()
+            out.append(Entity(e.start, end, "NAME", e.score))  # "Beatriz Lopes da Silva", "Siobhán Ní Bhriain"
+        nxt = _NEXT_CAP.match(v, end) if mode == "normal" and " " in v[e.start : end].strip() else None
+        if nxt:
+            lw = nxt.group(1).lower()
+            if lw not in L.clinical and lw not in _STOP_AFTER_NAME and (lw in L.surnames and lw not in L.english_top or _unknown_word(lw, L)) and not _eponym_use(v, nxt.start(1), nxt.end(1)):
+                end = nxt.end(1)
+                out.append(Entity(e.start, end, "NAME", min(e.score, 0.7)))  # "Marcus Antoine Bellamy"
+        ini = re.match(r"\s*\(([A-Za-z]{2,4})\)", v[end : end + 10])
+        if ini:
+            initials = "".join(w[0] for w in re.findall(r"[^\W\d_]+", v[e.start : end]) if len(w) > 1 or True).lower()
+            if ini.group(1).lower() in (initials, initials[:1] + initials[-1:]):
+                out.append(Entity(end + ini.start(1), end + ini.end(1), "NAME", 0.65))  # "K. Brown (KB)"
+        nick = _NICKNAME.match(v, end)
+        if nick:
+            g = "p" if nick.group("p") else "q"
+            w = nick.group(g)
+            lw = w.lower()
+            quoted = nick.group(0).strip(" ,(")[:1] in "\"“'‘"
+            if lw not in L.clinical and (quoted or lw in L.first_names or w[:1].isupper() and _unknown_word(lw, L)) and not (not quoted and re.fullmatch(r"[a-z]{1,2}", lw)):
+                out.append(Entity(nick.start(g), nick.end(g), "NAME", 0.65))
+    return out
+
+
+def _surname_after_first(prev: str, w: str, L) -> bool:
+    """After a known first name, a capitalised census surname is the surname even when it is also an everyday
+    word ("Dwayne White", "Maria Banks"); clinical words and sentence words ("Maria Called") are not."""
+    pl = prev.lower().strip(".'’")
+    lw = w.lower().strip(".'’").removesuffix("'s").removesuffix("’s")
+    if len(pl) == 1 and prev[:1].isupper() and w[:1].isupper() and lw in L.surnames and lw not in L.clinical:
+        return True  # "Dr. Y. Snow", "Dr. A. May": after an initial the surname list decides
+    return (
+        pl in L.first_names
+        and pl not in AMBIGUOUS_NAME_WORDS
+        and w[:1].isupper()
+        and w[1:2].islower()
+        and lw in L.surnames
+        and lw not in L.clinical
+        and lw not in _STOP_AFTER_NAME
+        and lw not in _NOT_PLACE_WORDS
+        and lw not in L.english_top
+        # the most frequent census surnames are names after a frequent first name, English words or not
+        or pl in L.common_first
+        and w[:1].isupper()
+        and lw in L.top_surnames
+        and lw not in L.clinical
+        and lw not in _STOP_AFTER_NAME
+        and lw not in _NOT_PLACE_WORDS
+    )
 
 
 def _unknown_word(w: str, L) -> bool:

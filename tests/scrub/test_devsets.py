@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.scrub.conftest import dev_file
 
 
@@ -49,6 +51,22 @@ def test_synthetic_clinical_notes(engine):
     assert month2["overall"]["recall"] >= NOTES_RECALL_FLOOR - 0.01, month2["overall"]
 
 
+def test_clinical_dev_notes(engine):
+    """Hand-labelled clinical notes in many styles (nursing, discharge, telephone, radiology, UPPER, lower)."""
+    from pathlib import Path
+
+    from appliance.scrub.devsets import convert_markup
+
+    src = Path(__file__).resolve().parents[1] / "data" / "scrub" / "clinical_dev.phi.txt"
+    if not src.exists():
+        pytest.skip("tests/data/scrub/clinical_dev.phi.txt is not in this checkout")
+    recs = convert_markup(src)
+    assert len(recs) >= 50
+    r = _eval(engine, recs)
+    assert r["overall"]["recall"] >= CLINICAL_DEV_RECALL_FLOOR, (r["overall"], r["misses"][:10])
+    assert r["overall"]["precision"] >= CLINICAL_DEV_PRECISION_FLOOR, r["overall"]
+
+
 def test_scorer_counts_tokens():
     from appliance.scrub.evaluate import score
 
@@ -63,7 +81,9 @@ def test_scorer_counts_tokens():
 
 
 # Floors sit just under the figures measured on these subsets (see the issue note); a regression fails.
-ASQ_RECALL_FLOOR = 0.998
-ASQ_VALUES_FLOOR = 0.998
-SYNTH_RECALL_FLOOR = 0.92
-NOTES_RECALL_FLOOR = 0.997
+ASQ_RECALL_FLOOR = 0.998  # measured 0.9995 on the quarter
+ASQ_VALUES_FLOOR = 0.998  # measured 1.0
+SYNTH_RECALL_FLOOR = 0.925  # measured 0.930 on the fifth (0.934 on all 1,500)
+NOTES_RECALL_FLOOR = 0.998  # measured 1.0 (seed 1234) and 1.0 (month2)
+CLINICAL_DEV_RECALL_FLOOR = 0.975  # measured 0.982 on the 50 hand-labelled notes
+CLINICAL_DEV_PRECISION_FLOOR = 0.79  # measured 0.806
