@@ -1749,3 +1749,19 @@ REGISTRY: dict[str, type[ClinicalRecognizer]] = {
         ClinicalDenyListRecognizer,
     )
 }
+
+
+class ClinicalRuleFamilyRecognizer(ClinicalRecognizer):
+    """General rule families (roles beside names, quoted nicknames, table cells, countries, chains, ranges):
+    see :mod:`appliance.scrub.families`."""
+
+    NAME = "rule_families"
+    ENTITIES = ("NAME", "LOCATION", "FACILITY", "DATE", "PHONE", "ACCOUNT", "AGE")
+
+    def find(self, note: Note) -> list[Entity]:
+        from appliance.scrub.families import find_families
+
+        return find_families(note)
+
+
+REGISTRY[ClinicalRuleFamilyRecognizer.NAME] = ClinicalRuleFamilyRecognizer

@@ -51,20 +51,24 @@ def test_synthetic_clinical_notes(engine):
     assert month2["overall"]["recall"] >= NOTES_RECALL_FLOOR - 0.01, month2["overall"]
 
 
-def test_clinical_dev_notes(engine):
-    """Hand-labelled clinical notes in many styles (nursing, discharge, telephone, radiology, UPPER, lower)."""
+@pytest.mark.parametrize("name", ["clinical_dev", "clinical_dev2"])
+def test_clinical_dev_notes(engine, name):
+    """Hand-labelled clinical notes in many styles (nursing, discharge, telephone, radiology, UPPER, lower).
+
+    ``clinical_dev2`` is kept out of rule tuning except through general rule families."""
     from pathlib import Path
 
     from appliance.scrub.devsets import convert_markup
 
-    src = Path(__file__).resolve().parents[1] / "data" / "scrub" / "clinical_dev.phi.txt"
+    src = Path(__file__).resolve().parents[1] / "data" / "scrub" / f"{name}.phi.txt"
     if not src.exists():
-        pytest.skip("tests/data/scrub/clinical_dev.phi.txt is not in this checkout")
+        pytest.skip(f"tests/data/scrub/{name}.phi.txt is not in this checkout")
     recs = convert_markup(src)
     assert len(recs) >= 50
     r = _eval(engine, recs)
-    assert r["overall"]["recall"] >= CLINICAL_DEV_RECALL_FLOOR, (r["overall"], r["misses"][:10])
-    assert r["overall"]["precision"] >= CLINICAL_DEV_PRECISION_FLOOR, r["overall"]
+    recall_floor, precision_floor = CLINICAL_FLOORS[name]
+    assert r["overall"]["recall"] >= recall_floor, (r["overall"], r["misses"][:10])
+    assert r["overall"]["precision"] >= precision_floor, r["overall"]
 
 
 def test_scorer_counts_tokens():
@@ -85,5 +89,6 @@ ASQ_RECALL_FLOOR = 0.998  # measured 0.9995 on the quarter
 ASQ_VALUES_FLOOR = 0.998  # measured 1.0
 SYNTH_RECALL_FLOOR = 0.925  # measured 0.930 on the fifth (0.934 on all 1,500)
 NOTES_RECALL_FLOOR = 0.998  # measured 1.0 (seed 1234) and 1.0 (month2)
-CLINICAL_DEV_RECALL_FLOOR = 0.975  # measured 0.982 on the 50 hand-labelled notes
-CLINICAL_DEV_PRECISION_FLOOR = 0.79  # measured 0.806
+# (recall, precision) floors: clinical_dev measured 0.985 / 0.806 on its 50 hand-labelled notes; clinical_dev2
+# measured 0.990 / 0.806 on the second 50 (0.920 / 0.795 before the general rule families)
+CLINICAL_FLOORS = {"clinical_dev": (0.98, 0.79), "clinical_dev2": (0.985, 0.79)}
