@@ -59,7 +59,9 @@ STAFF_ROLES = (
     "interpreter|translator|chaplain|rabbi|imam|priest|pastor|security|security\\s+officer|officer|fellow|resident|"
     "intern|attending|hospitalist|diet\\s+office|dietitian|dietician|pharmacist|therapist|social\\s+worker|"
     "coordinator|liaison|navigator|counselor|counsellor|aide|tech|technician|transporter|scribe|student|"
-    "secretary|unit\\s+secretary|clerk|registrar|surgeon|anesthesiologist|paramedic|advocate|volunteer"
+    "secretary|unit\\s+secretary|clerk|registrar|surgeon|anesthesiologist|paramedic|advocate|volunteer|phlebotomist|phleb|"
+    "technologist|sonographer|ultrasonographer|recovery\\s+coach|peer\\s+coach|peer\\s+specialist|cde|educator|"
+    "diabetes\\s+educator|probation\\s+officer|parole\\s+officer|caller|iv\\s+team|picc\\s+team|witnessed\\s+by"
 )
 STAFF_ROLES = "|".join(sorted(STAFF_ROLES.split("|"), key=len, reverse=True))
 RELATIVES = "|".join(sorted(RELATIVES.split("|"), key=len, reverse=True))
@@ -200,7 +202,7 @@ _ROLE_PAREN = re.compile(rf"(?i)\b{ROLE}(?:['’]s)?(?:\s*\([^()]{{0,20}}\))?\s*
 _NAME_ROLE_PAREN = re.compile(rf"\(\s*(?P<n>{_ITEM})\s*,\s*(?:(?i:{STAFF_ROLES}|{P.CREDENTIAL})|#\s*\d+)\s*[,)]")
 _ROLE_NEXT = re.compile(
     rf"(?i)(?<![\w/-])(?P<r>{ROLE})\b\s*(?:[:=]\s*|-\s+)?(?:(?:dr|mr|mrs|ms|miss)\b\.?\s+)?"
-    rf"(?P<n>[^\W\d_][^\W\d_'’-]+(?:\.[^\W\d_]\.?)?)(?![/\w])(?:[ \t]+(?P<n2>[^\W\d_][^\W\d_'’-]+))?"
+    rf"(?P<n>[^\W\d_][^\W\d_'’-]+(?:\.[^\W\d_]\.?)?)(?![/\w])(?:[ \t]+(?P<n2>[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*))?"
 )
 _TITLE_AMBIG = re.compile(r"(?i)\b(?:dr|doctor)\.?\s+(?P<n>may|will|june|march|august|hope|faith|summer|king|hill|rose|bill)\b(?=\s*(?:[.,;:)\n]|$|\s+(?:paged|called|notified|aware|at\b|saw\b|consulted)))")
 
@@ -244,7 +246,10 @@ def _role_next(v: str, mode: str, L) -> list[Entity]:
         w = m.group("n")
         lw = _plain(w).rstrip(".")
         after = v[m.end("n") : m.end("n") + 12]
-        if not _cased_ok(w, mode) or re.search(r"\d\s*$", v[max(0, m.start() - 3) : m.start()]):
+        labelled = ":" in v[m.end("r") : m.start("n")]
+        if "\n" in v[m.end("r") : m.start("n")] and m.group("r").lower() in _CRED_WORDS:
+            continue  # a sign-off credential ends its line: "Rose Tan, RN\n\nHomebound status"
+        if not _cased_ok(w, mode) or not labelled and re.search(r"\d\s*$", v[max(0, m.start() - 3) : m.start()]):
             continue
         if mode == NORMAL and re.fullmatch(r"[A-Z]{2}", w) and re.match(r"[.,;]|\s*$", after) and lw not in L.clinical and lw not in _CRED_WORDS:
             out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.65))  # "charge RN JS."
@@ -252,13 +257,17 @@ def _role_next(v: str, mode: str, L) -> list[Entity]:
         if lw in _MONTH_WORDS and re.match(r"\s*\d", after):
             continue
         # a modal with no verb after it is a name ("sister may from providence", "son Will 617-...")
-        if lw in _MODALS and not (mode == NORMAL and w[:1].isupper()) and not re.match(r"\s*(?:[.,;)\n(]|$|\d|(?:from|in|at|is|was|and|who)\b)", after):
+        w2 = m.group("n2")
+        surname_next = bool(w2) and _unknown(w2, L) and _plain(w2) in L.surnames
+        if lw in _MODALS and not (mode == NORMAL and w[:1].isupper()) and not surname_next and not re.match(r"\s*(?:[.,;)\n(]|$|\d|(?:from|in|at|is|was|and|who)\b)", after):
             continue
         if w.endswith("."):
             continue
-        if lw not in _MODALS and not _name_word(w, L, loose=True):
+        if lw not in _MODALS and not _name_word(w, L, loose=True) and not _bare_role_name(v, m, mode, L):
             continue
-        if lw.endswith(("ed", "ing")) and lw in L.english_vocab and lw not in L.first_names:
+        if lw.endswith(("ed", "ing")) and lw in L.english_vocab and lw not in L.first_names and not (
+            mode == NORMAL and lw in L.surnames and w2 and w2[:1].isupper() and _unknown(w2, L)
+        ):
             continue
         if mode != NORMAL and lw not in _MODALS:
             # no capital to go by: a first name, a frequent surname that is no everyday word, or (after an
@@ -269,9 +278,11 @@ def _role_next(v: str, mode: str, L) -> list[Entity]:
         if mode == NORMAL and w.isupper() and len(w) <= 4 and lw not in L.first_names and lw not in L.surnames:
             continue  # an abbreviation ("RN ICU")
         e = m.end("n")
-        w2 = m.group("n2")
-        if w2 and _cased_ok(w2, mode) and (lw in L.first_names or mode == NORMAL) and _name_word(w2, L) and (
-            _plain(w2) in L.surnames and (mode == NORMAL or w2.lower() not in L.english_vocab) or _unknown(w2, L)
+        parts2 = [x for x in re.split(r"[-'’]", _plain(w2 or "")) if len(x) > 1]
+        if w2 and len(w2) > 1 and _cased_ok(w2, mode) and (lw in L.first_names or mode == NORMAL) and (
+            _name_word(w2, L) and (_plain(w2) in L.surnames and (mode == NORMAL or w2.lower() not in L.english_vocab) or _unknown(w2, L))
+            or lw in L.first_names and _plain(w2) in L.top_surnames and _plain(w2) not in L.clinical and re.match(r"\s*[(,]", v[m.end("n2") :])
+            or len(parts2) > 1 and all(x in L.surnames or _unknown(x, L) for x in parts2)
         ):
             e = m.end("n2")
         out.append(Entity(m.start("n"), e, "NAME", 0.7))
@@ -396,7 +407,24 @@ def _label_names(v: str, mode: str, L) -> list[Entity]:
         if keep >= 2 and (_plain(words[0]) in L.first_names or _unknown(words[0], L)):
             end = m.start("n") + len(" ".join(words[:keep]))  # words are single-spaced
             out.append(Entity(m.start("n"), end, "NAME", 0.75))
+        elif keep == 0 and len(words) >= 2 and _double_surname(words[1], L) and _plain(words[0]) not in L.english_top and _plain(words[0]) not in L.clinical:
+            out.append(Entity(m.start("n"), m.start("n") + len(words[0]) + 1 + len(words[1]), "NAME", 0.7))  # "Patient: Dove Ames-Okoro"
+    for m in _LAST_FIRST.finditer(v):
+        if all(_name_word(m[g], L, loose=True) or _double_surname(m[g], L) for g in ("l", "f")) and (m.group("lab") or _double_surname(m["l"], L) or _unknown(m["l"], L)):
+            out.append(Entity(m.start("l"), m.end("f"), "NAME", 0.75))
     return out
+
+
+_LAST_FIRST = re.compile(
+    rf"(?m)(?:(?P<lab>(?i:\b(?:pt|patient|patient\s+name|name))\s*:\s*)|^[ \t]*)(?P<l>{_NAME_TOK}),[ \t]*(?P<f>{_NAME_TOK})"
+    rf"(?=[ \t]*(?:$|[ \t](?i:mrn|dob|dos|med\s+rec|acct|#)\b)|(?(lab)[ \t]{{2,}}|(?!)))"
+)
+
+
+def _double_surname(w: str, L) -> bool:
+    """``Nakamura-Hale``, ``O'Brien-Sato``: two name parts joined by a hyphen, each a surname or unknown word."""
+    parts = [x for x in re.split(r"[-'’]", _plain(w)) if len(x) > 1]
+    return "-" in w and len(parts) > 1 and all((x in L.surnames or _unknown(x, L)) and x not in L.clinical for x in parts)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -624,6 +652,265 @@ def _dates_numbers(text: str, v: str, mode: str) -> list[Entity]:
     return out
 
 
+
+# ----------------------------------------------------------------------------------------------------------
+# Family 10: message salutations, initials after a signing cue, children lists, letterheads, label-cued
+# facilities, public-service places, ordinal streets, numbers joined to their labels
+# ----------------------------------------------------------------------------------------------------------
+
+_SALUTE = re.compile(rf"(?im)(?:^|(?<=[.!?]\s))[ \t]*(?:hi|hello|hey|dear|good\s+(?:morning|afternoon|evening))[ \t]+(?P<n>{_NAME_TOK})[ \t]*[,!]")
+_CLOSING = re.compile(
+    rf"(?i)\b(?:thanks(?:\s+so\s+much)?|thank\s+you(?:\s+so\s+much)?|sincerely|regards|best\s+wishes|best|love|cheers)[ \t]*[,!.]?\s+"
+    rf"(?P<n>{_NAME_TOK}(?:[ \t]{_NAME_TOK})?)(?=[ \t]*(?:\n|$|-{{2,}}|\s{{2,}}))"
+)
+_SIGN_INITIALS = re.compile(
+    r"(?i)\b(?:(?:description|dictated|read|reviewed|performed|verified|signed|initialed)\s+by|signed|sonographer|technologist|tech|phleb)"
+    r"\s*:?[ \t]+(?P<n>(?-i:[A-Z]{2,3})|(?:[a-z]\.){2,3})(?=[\s.,;)]|$)"
+)
+_END_INITIALS = re.compile(r"(?:^|\s)(?:-{1,2}|[—–~])[ \t]*(?P<n>[a-z]{2,3}|[A-Z]{2,3})[ \t]*\Z")
+_PT_FULL = re.compile(r"\b(?:pt|patient)\s+(?P<f>[a-z]{2,})\s+(?P<l>[a-z][a-z'’-]+)(?=\s*(?:[-,(]|dob\b|mrn\b|\d))")
+_KIDS_LIST = re.compile(rf"\(\s*(?P<body>{_NAME_TOK}\s+\d{{1,2}}(?:\s*,\s*(?:and\s+)?{_NAME_TOK}\s+\d{{1,2}})+)\s*\)")
+_ROLE_COMMA_AGE = re.compile(rf"(?i)\b(?:{RELATIVES}|name)\s*,?\s*\(?\s*(?P<n>(?-i:{_NAME_TOK}))\s*(?:\(\s*\d{{1,2}}\s*\)|\))")
+_DR_INITIAL = re.compile(r"\b(?:dr|doctor)\.?\s+(?P<n>[a-z]\.\s?[a-z][a-z'’-]+)\b")
+_INITIAL_SURNAME_CUE = re.compile(rf"(?i)\b(?:by|{STAFF_ROLES})\b\s*:?\s+(?P<n>(?-i:[A-Z])\.\s?(?-i:{_NAME_TOK}))")
+
+_LETTERHEAD = re.compile(r"\A\s*(?P<f>[A-Za-z][A-Za-z&'’.,\- ]{3,70}?)[ \t]*\n[ \t]*\d{1,6}[ \t]+(?:[NSEW]\.?[ \t]+)?[A-Z][a-z]")
+_LABEL_FAC = re.compile(
+    r"(?im)\b(?:agency|pharmacy|prenatal\s+care|pediatrics|pediatrician|home\s+health|hospice|snf|facility|from|to)[ \t]*:[ \t]*"
+    r"(?P<f>[^\W\d_][^\n,;(|<]{2,60}?)(?=[ \t]*(?:[,;(|<\n]|[ \t]{2,}|[ \t]-[ \t]|$|\.(?:\s|$)))"
+)
+_FAC_TYPE_TAIL = re.compile(
+    r"(?i)\b(?:home\s+health|visiting\s+nurses?|hospice|chiropractic|internal\s+medicine|family\s+medicine|family\s+practice|"
+    r"pediatrics|neurology|cardiology|oncology|orthopa?edics|dermatology|urology|gastroenterology|associates|partners|"
+    r"health|care|clinic|medical|hospital|center|centre|pharmacy|specialty|group|practice|physicians|rehab|imaging|labs?)\b"
+)
+_FAC_ABBR = re.compile(r"\b(?P<f>[A-Z][a-z]{3,}(?:\s[A-Z][a-z]{3,})?\s(?:CMC|MC|GH|UH|VAMC|SNF|LTACH|RMC|CH))\b")
+_NAMED_FAC = re.compile(
+    r"(?P<f>(?:[A-Z][\w'’.-]*[ \t]){1,3}(?:Home\s+Health|Visiting\s+Nurses?|Hospice|Chiropractic|Internal\s+Medicine|Family\s+Medicine|"
+    r"(?:Health|Cardiology|Neurology|Oncology|Urology|Medical|Care)\s+(?:Associates|Partners)(?:,\s*P\.?C\.?)?|Associates,\s*P\.?C\.?))"
+    r"(?:\s+of\s+(?P<p>[A-Z][a-z]+(?:\s[A-Z][a-z]+)?))?"
+)
+_SERVICE_PLACE = re.compile(r"(?i)\b(?P<c>[a-z][a-z'’.-]+(?:\s[a-z][a-z'’.-]+)?)\s+(?:police|fire|sheriff'?s?|ems|county\s+ems)\b")
+_ORDINAL_STREET = re.compile(r"(?i)\b(?:[nsew]\.?\s+)?\d{1,3}(?:st|nd|rd|th)\s+(?:st|street|ave|avenue|rd|road|pl|place|blvd|ter|terrace)\b\.?")
+_CORNER = re.compile(r"(?i)\b(?:on|at|of)\s+(?P<p>\d{1,3}(?:st|nd|rd|th)\s+(?:and|&)\s+[a-z][a-z'’-]+)")
+_CITY_ZIP = re.compile(r",[ \t]*(?P<c>[A-Za-z][a-z'’-]+(?:[ \t][A-Za-z][a-z'’-]+)?)[ \t]+\d{5}(?:-\d{4})?\b")
+_ARROW_PLACE = re.compile(r"→\s*(?P<p>[A-Z][a-zà-ÿ'’-]+(?:\s[A-Z][a-zà-ÿ'’-]+)?)")
+_STORE_CITY = re.compile(rf"(?i)\b(?:{_CHAINS})(?:\s+pharmacy)?\s*#\s*\d{{2,6}}[ \t]+(?P<c>(?-i:[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?))")
+_STORE_NO = re.compile(rf"(?i)\b(?:{_CHAINS})(?:\s+(?:pharmacy|specialty))?(?P<n>\s*#\s*\d{{2,6}}|\s+(?:specialty|\d{{2,3}}-\d{{3,5}}))")
+
+_PHONE_EXT = re.compile(r"(?i)(?<!\d)(?P<p>(?:\(?\d{3}\)?[ .-]?)?\d{3}[ .-]\d{4})[ \t]*(?:x|ext\.?|extension)[ \t]*\.?[ \t]*(?P<x>\d{2,6})\b")
+_SSN_LAST4 = re.compile(r"(?i)\b(?:ssn|social(?:\s+security)?(?:\s+(?:no\.?|number|#))?)\s*\(?\s*(?:last\s*(?:4|four)(?:\s+digits)?)\s*\)?\s*[:#-]?\s*(?P<n>\d{4})\b")
+_PLATE = re.compile(
+    r"(?i)\b(?:(?P<st1>[a-z]{2})\s+)?(?:license\s+)?plates?\s*(?:#|no\.?|number)?\s*:?\s*(?:(?P<st2>[a-z]{2})\s+)?"
+    r"(?P<p>[a-z0-9]{1,8}(?:[ -][a-z0-9]{1,5}){0,2})"
+)
+_ACCOUNT_LABEL = re.compile(r"(?i)\b(?P<l>har|hospital\s+account|acct|account|billing(?:\s+(?:acct|account))?)\s*(?:#|no\.?|number)?\s*[:=]?\s*(?P<n>\d{7,12})\b")
+_ISBT = re.compile(r"\b[A-Z]\d{4}[ \t]\d{2}[ \t]\d{6}(?:[ \t][A-Z0-9])?\b")
+
+_AGE_Y = re.compile(r"(?i)\bage\s*:?\s*(?P<a>(?:9\d|1[01]\d)\s?(?:y|yo|yrs?)\b)")
+_FLOOR_AFTER_STREET = re.compile(r"(?i)\b(?:st|street|ave|avenue|rd|road|blvd|dr|drive|ln|lane|way|ct|court|pl|place)\.?,[ \t]*(?P<f>(?:\d{1,2}(?:st|nd|rd|th)[ \t]+(?:floor|fl)|(?:apt|unit|suite|ste)\.?[ \t]*#?[ \t]*\w{1,5}))(?=,)")
+_MONTHS_NO_MAY = "january|february|march|april|june|july|august|september|october|november|december"
+_MONTH_AFTER_IN = re.compile(rf"(?i)\b(?:in|since|until|till|by|early|late|mid|end\s+of|beginning\s+of)\s+(?P<m>{_MONTHS_NO_MAY})\b(?!\s+\d)")
+_MID_MONTH = re.compile(rf"(?i)\b(?:mid|early|late)-(?:{P.MONTHS_FULL}|{P.MONTHS_ABBR})\b")
+_MON_DAY_LOWER = re.compile(r"\b(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?\s+(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?\b(?![/:.]?\d)")
+_THE_NTH = re.compile(r"(?i)\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|on|by|until|since)\s+(?:the\s+)(?P<d>(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th))\b(?!\s+(?:grade|percentile|day|week|floor|time|dose|cycle|visit))")
+
+
+_BARE_ROLE_PREP = re.compile(r"(?i)\b(?:by|per|with|w/|from|to|and)\s*$")
+_BARE_ROLE_NEXT = re.compile(r"\s+(?:for|at|who|to|re)\b|[,.;)]")
+_INITIAL_CRED = re.compile(rf"(?<![\w.])(?P<n>[A-Z]\.[ \t]?{_NAME_TOK})[ \t]+(?:RN|MD|NP|PA-C|PA|LPN|CNA|PCT|DO)\b")
+_HEAD_CITY = re.compile(r"(?i)\b(?:rehab|rehabilitation|hospital|clinic|center|centre|health|medical)[ \t]+(?P<c>[a-z][a-z'’-]{3,}(?:[ \t][a-z][a-z'’-]{3,})?)(?=[ \t]*(?:[.,;)\n]|$))")
+_ENGLISH_SUFFIXES = ("er", "ers", "ing", "ed", "tion", "ness", "ly", "ment", "able", "ible", "ity", "ism", "ist", "ous", "ive", "al", "es")
+_IN_UNKNOWN = re.compile(r"\b(?:in|from|near|outside)\s+(?P<p>[a-z]{5,})(?=[.,;])")
+
+
+def _bare_role_name(v: str, m: re.Match, mode: str, L) -> bool:
+    """``referred by RN Wren for ...``: a capitalised word after an unambiguous role that a preposition
+    introduces and a preposition or a stop follows is a name even when it is an everyday word."""
+    w, r = m.group("n"), m.group("r").lower()
+    p = _plain(w)
+    return (
+        mode == NORMAL
+        and w[:1].isupper()
+        and not w.isupper()
+        and r not in _AMBIGUOUS_ROLES
+        and p not in L.english_top
+        and p not in L.clinical
+        and p not in _AFTER_ROLE_STOP
+        and bool(_BARE_ROLE_PREP.search(v, max(0, m.start() - 8), m.start()))
+        and bool(_BARE_ROLE_NEXT.match(v, m.end("n")))
+    )
+
+
+def _messages_and_signatures(text: str, v: str, mode: str, L) -> list[Entity]:
+    out = []
+    if mode == NORMAL:
+        for m in _INITIAL_CRED.finditer(v):
+            if _name_word(m.group("n").split(".")[-1].strip(), L, loose=True):
+                out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.7))
+    for rx in (_SALUTE, _CLOSING):
+        for m in rx.finditer(v):
+            words = m.group("n").split()
+            if all(_name_word(w, L, loose=True) for w in words) and (mode != NORMAL or words[0][:1].isupper()):
+                out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.7))
+    for m in _SIGN_INITIALS.finditer(text if mode == UPPER else v):
+        n = m.group("n").rstrip(".").lower().replace(".", "")
+        if n not in L.clinical and n not in _CRED_WORDS and n not in L.states and n not in _AFTER_ROLE_STOP and (n not in L.english_vocab or len(n) == 2):
+            out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.6))
+    m = _END_INITIALS.search(v[-40:])
+    if m:
+        n = m.group("n").lower()
+        if n not in L.clinical and n not in _CRED_WORDS and n not in L.english_top:
+            off = len(v) - len(v[-40:])
+            out.append(Entity(off + m.start("n"), off + m.end("n"), "NAME", 0.6))
+    if mode == LOWER:
+        for m in _PT_FULL.finditer(v):
+            f, lname = m.group("f"), m.group("l")
+            if f in L.first_names and (_plain(lname) in L.surnames or _unknown(lname, L)) and _plain(lname) not in L.clinical and lname not in _AFTER_ROLE_STOP:
+                out.append(Entity(m.start("f"), m.end("l"), "NAME", 0.65))
+        for m in _DR_INITIAL.finditer(v):
+            out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.7))
+    for m in _KIDS_LIST.finditer(v) if "(" in v else ():
+        base = m.start("body")
+        for it in re.finditer(rf"(?P<n>{_NAME_TOK})\s+\d", m.group("body")):
+            if _name_word(it.group("n"), L, loose=True):
+                out.append(Entity(base + it.start("n"), base + it.end("n"), "NAME", 0.7))
+    for m in _ROLE_COMMA_AGE.finditer(v) if "(" in v else ():
+        if _name_word(m.group("n"), L, loose=True):
+            out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.7))
+    for m in _INITIAL_SURNAME_CUE.finditer(v):
+        if _name_word(m.group("n").split(".")[-1].strip(), L, loose=True):
+            out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.7))
+    return out
+
+
+def _fac_words_ok(words: list[str], mode: str, L) -> bool:
+    if not words or words[0].lower() in _AFTER_ROLE_STOP or words[0].lower() in _MODALS:
+        return False
+    if mode == NORMAL and not all(w[:1].isupper() or w.lower() in ("of", "and", "&", "the", "for", "at") for w in words):
+        return False
+    return not all(_plain(w) in L.clinical for w in words)
+
+
+def _facility_cues(text: str, v: str, mode: str, L) -> list[Entity]:
+    out = []
+    m = _LETTERHEAD.match(text)
+    if m and not re.search(r"(?i)\b(?:note|report|summary|letter|visit|consult(?:ation)?|record|form|request)\b", m.group("f")):
+        f = m.group("f").rstrip(" ,")
+        out.append(Entity(m.start("f"), m.start("f") + len(f), "FACILITY", 0.7))
+    for m in _LABEL_FAC.finditer(v):
+        f = m.group("f").strip()
+        words = f.split()
+        label = v[m.start() : m.start("f")].lower()
+        if len(words) > 6 or not _fac_words_ok(words, mode, L):
+            continue
+        if label.startswith(("from", "to")) and not (
+            _FAC_TYPE_TAIL.search(f) and any(not _FAC_TYPE_TAIL.fullmatch(w) and (_plain(w) not in L.english_common or _plain(w) in L.cities) for w in words)
+        ):
+            continue  # "From: <a person>", "To: <a date>", "To: Gastroenterology"
+        if mode != NORMAL and not (_FAC_TYPE_TAIL.search(f) or _CHAIN_RX.search(f) or any(_unknown(w, L) for w in words)):
+            continue
+        out.append(Entity(m.start("f"), m.start("f") + len(f), "FACILITY", 0.7))
+    if mode == NORMAL:
+        for m in _NAMED_FAC.finditer(v):
+            words = [(x.start(), x.group(0)) for x in re.finditer(r"\S+", m.group("f"))]
+            while words and words[0][1].lower() in _FAC_LEAD_STOP | {"our", "his", "her", "their", "from", "see", "called"}:
+                words.pop(0)
+            if words:
+                out.append(Entity(m.start("f") + words[0][0], m.end(), "FACILITY", 0.7))
+        for m in _FAC_ABBR.finditer(v):
+            w = m.group("f").split()[0]
+            if _plain(w) not in L.english_top and _plain(w) not in L.clinical:
+                out.append(Entity(m.start("f"), m.end("f"), "FACILITY", 0.65))
+    for m in _STORE_NO.finditer(v):
+        out.append(Entity(m.start(), m.end(), "FACILITY", 0.75))
+    for m in _STORE_CITY.finditer(v):
+        c = m.group("c")
+        if _plain(c) in L.cities:
+            out.append(Entity(m.start("c"), m.end("c"), "LOCATION", 0.7))
+    return out
+
+
+def _place_cues(text: str, v: str, mode: str, L) -> list[Entity]:
+    out = []
+    for m in _SERVICE_PLACE.finditer(v):
+        c = m.group("c")
+        words = c.split()
+        for k in (2, 1):
+            if len(words) < k:
+                continue
+            cand = " ".join(words[-k:])
+            if _plain(cand) in L.cities and (mode != NORMAL or cand[:1].isupper()) and _plain(cand) not in _CITY_WORD_STOP:
+                s = m.start("c") + len(c) - len(cand)
+                out.append(Entity(s, m.start("c") + len(c), "LOCATION", 0.7))
+                break
+    for m in _ORDINAL_STREET.finditer(v):
+        out.append(Entity(m.start(), m.end(), "LOCATION", 0.7))
+    for m in _CORNER.finditer(v):
+        last = m.group("p").split()[-1]
+        if _plain(last) not in L.clinical and last not in _AFTER_ROLE_STOP:
+            out.append(Entity(m.start("p"), m.end("p"), "LOCATION", 0.65))
+    for m in _CITY_ZIP.finditer(v):
+        c = m.group("c")
+        if _plain(c) in L.cities or _plain(c.split()[-1]) in L.cities:
+            out.append(Entity(m.start("c"), m.end("c"), "LOCATION", 0.7))
+    for m in _HEAD_CITY.finditer(v):
+        c = m.group("c")
+        if (mode != NORMAL or c[:1].isupper()) and _plain(c) in L.cities and _plain(c) not in L.english_common and _plain(c) not in _CITY_WORD_STOP:
+            out.append(Entity(m.start("c"), m.end("c"), "LOCATION", 0.65))
+    if mode == LOWER:
+        for m in _IN_UNKNOWN.finditer(v):
+            p = m.group("p")
+            if _unknown(p, L) and p not in L.first_names and p not in L.surnames and p not in L.english_vocab and not p.endswith(_ENGLISH_SUFFIXES):
+                out.append(Entity(m.start("p"), m.end("p"), "LOCATION", 0.55))
+    for m in _ARROW_PLACE.finditer(v) if "→" in v else ():
+        p = m.group("p")
+        if not any(_plain(w) in L.clinical for w in p.split()):
+            out.append(Entity(m.start("p"), m.end("p"), "LOCATION", 0.65))
+    return out
+
+
+def _labelled_numbers(text: str, v: str, mode: str, L) -> list[Entity]:
+    out = []
+    for m in _PHONE_EXT.finditer(v):
+        out.append(Entity(m.start("p"), m.end("x"), "PHONE", 0.8))
+    for m in _SSN_LAST4.finditer(v):
+        out.append(Entity(m.start("n"), m.end("n"), "SSN", 0.8))
+    for m in _PLATE.finditer(v) if "plate" in v.lower() else ():
+        st = [m.group(g) for g in ("st1", "st2") if m.group(g)]
+        if not st or not all(x.lower() in L.states for x in st):
+            continue
+        groups = [(g.start(), g.group(0)) for g in re.finditer(r"[a-z0-9]+", m.group("p"), re.IGNORECASE)]
+        keep = []
+        for off, g in groups:
+            if not any(c.isdigit() for c in g) and (len(g) > 3 or g.lower() in L.english_top):
+                break
+            keep.append((off, g))
+        if keep and any(any(c.isdigit() for c in g) for _, g in keep):
+            s = m.start("p") + keep[0][0]
+            out.append(Entity(s, m.start("p") + keep[-1][0] + len(keep[-1][1]), "VEHICLE", 0.75))
+    for m in _ACCOUNT_LABEL.finditer(v):
+        s = m.start("l") if m.group("l").lower() == "har" else m.start("n")
+        out.append(Entity(s, m.end("n"), "ACCOUNT", 0.75))
+    for m in _ISBT.finditer(text):
+        out.append(Entity(m.start(), m.end(), "ID", 0.7))
+    for rx in (_MONTH_AFTER_IN, _MID_MONTH) if mode != UPPER else (_MID_MONTH,):
+        for m in rx.finditer(v):
+            g = "m" if rx is _MONTH_AFTER_IN else 0
+            if rx is _MONTH_AFTER_IN and m.group("m").lower() == "march" and mode == NORMAL and m.group("m")[:1].islower():
+                continue  # "march" the verb in a cased note
+            out.append(Entity(m.start(g), m.end(g), "DATE", 0.65))
+    for m in _MON_DAY_LOWER.finditer(v if mode == LOWER else text):
+        out.append(Entity(m.start(), m.end(), "DATE", 0.7))
+    for m in _AGE_Y.finditer(v):
+        out.append(Entity(m.start("a"), m.end("a"), "AGE", 0.8))
+    for m in _FLOOR_AFTER_STREET.finditer(v):
+        out.append(Entity(m.start("f"), m.end("f"), "LOCATION", 0.65))
+    for m in _THE_NTH.finditer(v):
+        out.append(Entity(m.start("d"), m.end("d"), "DATE", 0.65))
+    return out
+
+
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -640,6 +927,10 @@ def find_families(note: Note) -> list[Entity]:
     out += _places(v, mode, L)
     out += _facilities(v, mode, L)
     out += _dates_numbers(note.text, v, mode)
+    out += _messages_and_signatures(note.text, v, mode, L)
+    out += _facility_cues(note.text, v, mode, L)
+    out += _place_cues(note.text, v, mode, L)
+    out += _labelled_numbers(note.text, v, mode, L)
     return out
 
 

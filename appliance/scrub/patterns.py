@@ -73,12 +73,12 @@ DATE_NUMERIC = re.compile(
 MONTH_YEAR = re.compile(r"(?<![\w/.-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\w/]|\.\d)")
 # a month name in any case with a four-digit year: "sober since may 2021", "listed since oct 2021"
 MONTH_YEAR_TEXT = re.compile(rf"(?i)\b(?:{MONTHS_FULL}|{MONTHS_ABBR})\.?,?\s+(?:19|20)\d{{2}}\b")
-DATE_MD = re.compile(r"(?<![\w/.,+-])(?<!\d:)(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\w/]|\.\d|\s*(?:mg|mcg|ml|g|units?|tabs?|tablets?|caps?|mmhg|strength|murmur|pain|score|scale|dose|doses|cup|of|ns|normal|hrs?|hours?|days?|weeks?|times?)\b)", re.IGNORECASE)
+DATE_MD = re.compile(r"(?<![\w/.,+-])(?<!\d:)(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\w/]|\.\d|\s*(?:mg|mcg|ml|g|units?|tabs?|tablets?|caps?|mmhg|strength|murmur|pain|score|scale|dose|doses|cup|of|ns|normal|hrs?|hours?|days?|weeks?|time(?!\s+(?:in|out)\b)|times)\b)", re.IGNORECASE)
 DATE_MD_CONTEXT = re.compile(
     r"\b(?:on|since|from|to|until|till|by|dated?|dos|seen|admitted|admit|discharged?|d/c|visit|f/u|follow-?up|appt|appointment|surgery|last|next|due|started|stopped|ended|began|returned|scheduled|through|thru|onset|as of|effective|week of|w/e)\b[\s:]*$",
     re.IGNORECASE,
 )
-NOT_DATE_BEFORE = re.compile(r"(?:\bbp|\bb/p|blood pressure|\bpain|strength|murmur|grade|score|scale|rated|ratio|dose|sig|take|x|apgars?|gcs|nyha|fio2|peep|vent|ps|motor|reflexes|dtrs?|pupils?|visual acuity|va|20)\s*[:=]?\s*$", re.IGNORECASE)
+NOT_DATE_BEFORE = re.compile(r"(?:\bbp|\bb/p|blood pressure|\bpain|strength|murmur|grade|score|scale|rated|ratio|dose|\bsig|\btake|(?<![a-z])x|apgars?|gcs|nyha|fio2|peep|vent|\bps|motor|reflexes|dtrs?|pupils?|visual acuity|\bva|\b20)\s*[:=]?\s*$", re.IGNORECASE)
 
 AGE = re.compile(
     r"\b(?P<n>9\d|1[01]\d)\s*(?:-|\s)?\s*(?:years?|yrs?|y)\.?\s*(?:-|\s)?\s*(?:old|o\b|/o\b|\.o\.?)"

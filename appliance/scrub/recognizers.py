@@ -138,8 +138,11 @@ class ClinicalDateRecognizer(ClinicalRecognizer):
                 continue
             before = v[max(0, m.start() - 40) : m.start()]
             nd = P.NOT_DATE_BEFORE.search(before)
-            # "last dose 10/29": a dose fraction has a small denominator, a day of the month need not
-            if nd and not (re.search(r"(?i)\bdoses?\s*[:=]?\s*$", before) and b > 8):
+            # "last dose 10/29", "last dose 9/4": a dose fraction is at most 1 or has a small denominator
+            if nd and not (re.search(r"(?i)\bdoses?\s*[:=]?\s*$", before) and (a > b or b > 8)):
+                continue
+            # a score total ("= 6/9") or a culture bottle count ("BCx 2/2") is a fraction, "BCx 10/2" a date
+            if re.search(r"=\s*$", before) or a <= b <= 4 and re.search(r"(?i)[a-z]x\s*$", before):
                 continue
             # common fractions (1/2 tab, 3/4 of) are quantities unless a date word precedes them
             if (a, b) == (1, 2) and not P.DATE_MD_CONTEXT.search(before):

@@ -51,11 +51,11 @@ def test_synthetic_clinical_notes(engine):
     assert month2["overall"]["recall"] >= NOTES_RECALL_FLOOR - 0.01, month2["overall"]
 
 
-@pytest.mark.parametrize("name", ["clinical_dev", "clinical_dev2"])
+@pytest.mark.parametrize("name", ["clinical_dev", "clinical_dev2", "clinical_dev3"])
 def test_clinical_dev_notes(engine, name):
     """Hand-labelled clinical notes in many styles (nursing, discharge, telephone, radiology, UPPER, lower).
 
-    ``clinical_dev2`` is kept out of rule tuning except through general rule families."""
+    ``clinical_dev2`` and ``clinical_dev3`` (a former blind set) are tuned only through general rule families."""
     from pathlib import Path
 
     from appliance.scrub.devsets import convert_markup
@@ -89,6 +89,7 @@ ASQ_RECALL_FLOOR = 0.998  # measured 0.9995 on the quarter
 ASQ_VALUES_FLOOR = 0.998  # measured 1.0
 SYNTH_RECALL_FLOOR = 0.925  # measured 0.930 on the fifth (0.934 on all 1,500)
 NOTES_RECALL_FLOOR = 0.998  # measured 1.0 (seed 1234) and 1.0 (month2)
-# (recall, precision) floors: clinical_dev measured 0.985 / 0.806 on its 50 hand-labelled notes; clinical_dev2
-# measured 0.990 / 0.806 on the second 50 (0.920 / 0.795 before the general rule families)
-CLINICAL_FLOORS = {"clinical_dev": (0.98, 0.79), "clinical_dev2": (0.985, 0.79)}
+# (recall, precision) floors: clinical_dev measured 0.986 / 0.805 on its 50 hand-labelled notes; clinical_dev2
+# measured 0.990 / 0.806 on the second 50 (0.920 / 0.795 before the general rule families); clinical_dev3, blind
+# until this round, measured 0.944 / 0.792 blind and 0.996 / 0.801 after the family-10 rules
+CLINICAL_FLOORS = {"clinical_dev": (0.984, 0.80), "clinical_dev2": (0.988, 0.80), "clinical_dev3": (0.995, 0.795)}
