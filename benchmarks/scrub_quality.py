@@ -11,7 +11,7 @@ Sets (token-level Safe Harbor recall and precision, as ``appliance scrub eval`` 
 - ``asq``, ``synth``: the two public development sets in ``../shared/data/pii-dev/`` (converted here);
 - ``notes``: the appliance's own synthetic corpus with its answer key.
 Targets (issue 4): recall ≥ 0.99 with precision ≥ 0.75 on unseen clinical notes; ≥ 0.98 on synth.
-Prints one table (ours vs Presidio per set, then per type for ``blind``) and writes the figures as JSON.
+Prints one table (ours vs Presidio per set, then per type for ``blind``, else the newest dev set) and writes the figures as JSON.
 """
 
 from __future__ import annotations
@@ -89,9 +89,10 @@ def main(argv: list[str] | None = None) -> dict:
         o, p = r["ours"], r["presidio"]
         print(f"{name:<7}{r['records']:>6}  {o['recall']:>10.3f} / {p['recall']:<9.3f}  "
               f"{o['precision']:>11.3f} / {p['precision']:<11.3f}  {o['values_covered']:.3f}")
-    if "blind" in results:
-        print("\nblind, recall per type (ours / presidio, gold tokens):")
-        for t, v in results["blind"]["per_type"].items():
+    focus = next((n for n in ("blind", "dev4", "dev3", "dev2", "dev") if n in results), None)
+    if focus:
+        print(f"\n{focus}, recall per type (ours / presidio, gold tokens):")
+        for t, v in results[focus]["per_type"].items():
             peer = "-" if v["presidio"] is None else f"{v['presidio']:.3f}"
             print(f"  {t:<12} {v['ours']:.3f} / {peer:<6} ({v['gold_tokens']})")
     args.out.write_text(json.dumps(results, indent=2))
