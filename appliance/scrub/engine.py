@@ -172,7 +172,9 @@ class DetectionEngine:
             ents = [e for e in ents if note.text[e.start : e.end].lower().strip(" .,") not in self.allow]
         ents = _propagate_names(note, ents, self.allow)
         ents = _extend_names(note, ents)
-        return merge_entities(ents)
+        from appliance.scrub.families import trim_edges
+
+        return trim_edges(note.text, merge_entities(ents))
 
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]+")
@@ -261,6 +263,12 @@ def _extend_names(note: Note, ents: list[Entity]) -> list[Entity]:
     L = lexicon()
     v = note.view
     out = _name_tails(v, note.mode, ents, L)
+    # a name that stops at a hyphen inside a word goes on to the word's end ("mendoza-reyes")
+    for e in [x for x in out if x.type == "NAME" and x.end > x.start]:
+        if v[e.end - 1 : e.end].isalpha():
+            m = _HYPHEN_TAIL.match(v, e.end)
+            if m:
+                out.append(Entity(e.start, m.end(), "NAME", e.score))
     if note.mode == LOWER:
         for e in [x for x in out if x.type == "NAME" and x.score >= 0.6]:
             s = e.start
@@ -277,6 +285,7 @@ def _extend_names(note: Note, ents: list[Entity]) -> list[Entity]:
     return out
 
 
+_HYPHEN_TAIL = re.compile(r"(?:-[^\W\d_]{2,})+(?![\w-])")
 _NOT_NAME_LEFT = frozenset(["and", "or", "the", "to", "of", "with", "per", "by", "her", "his", "their", "pt", "patient", "son", "daughter", "wife", "husband", "called", "from", "for", "at", "in", "on", "is", "was", "has", "had", "saw", "seen", "told"])
 
 

@@ -3,7 +3,8 @@
 Tokens are runs of word characters (``\\w+``).  A gold token of a Safe Harbor type is *recalled* when any
 detected span overlaps it, whatever type the detector gave (a scrubber must hide PHI; its label is
 secondary).  A detected token is *correct* when it lies in any Safe Harbor gold span; tokens inside gold spans
-of non-Safe-Harbor labels (``~ORGANIZATION`` …) are neutral in both directions.  Recall is reported per gold
+of non-Safe-Harbor labels (``~ORGANIZATION`` …) and courtesy titles ("Dr", "Mrs") are neutral in both
+directions.  Recall is reported per gold
 type, precision per detected type, plus value coverage (share of gold spans whose every token is recalled)
 and a list of misses for review.
 """
@@ -24,6 +25,10 @@ _TOK = re.compile(r"\w+")
 _LABEL_WORDS = frozenset(
     ["patient", "pt", "id", "site", "mrn", "no", "number", "num", "member", "policy", "account", "acct", "dr", "mr", "mrs", "ms", "medicare", "medicaid", "insurance", "case", "email", "health", "record", "records", "the", "our", "in", "at"]
 )
+
+# courtesy titles are neutral tokens: never PHI, yet asq-phi puts them inside NAME values and our labelled
+# notes leave them outside; scoring them either way would reward one convention's span edges
+_TITLES = frozenset(["dr", "mr", "mrs", "ms", "miss", "mx", "prof", "rev"])
 
 # Presidio's entity names -> Safe Harbor types, for the baseline
 PRESIDIO_TO_SH = {
@@ -77,7 +82,9 @@ def score(gold: list[dict], predictions: list[list[tuple[int, int, str]]], *, ma
             for i, (a, b) in enumerate(toks):
                 if a < b0 and b > a0:
                     pred_type[i] = t
-        for i in range(len(toks)):
+        for i, (a, b) in enumerate(toks):
+            if text[a:b].lower() in _TITLES:
+                continue  # "Dr", "Mrs": not PHI, inside the gold span in one dataset's convention, outside in another's
             if gold_type[i]:
                 g_tot[gold_type[i]] += 1
                 if pred_type[i]:

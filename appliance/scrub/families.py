@@ -50,7 +50,7 @@ RELATIVES = (
     "son|sons|daughter|daughters|dtr|wife|husband|mother|mom|father|dad|brother|sister|spouse|partner|friend|"
     "neighbor|neighbour|caregiver|guardian|grandson|granddaughter|grandmother|grandfather|grandma|grandpa|niece|"
     "nephew|aunt|uncle|cousin|fiance|fiancee|fiancé|boyfriend|girlfriend|roommate|kids|children|child|sibling|"
-    "stepson|stepdaughter|stepmother|stepfather|hcp|proxy|poa|hcpoa|visitor"
+    "stepson|stepdaughter|stepmother|stepfather|hcp|proxy|poa|hcpoa|visitor|sponsor|fob|baby\\s+boy|baby\\s+girl"
 )
 STAFF_ROLES = (
     "rn|np|pa|md|rt|sw|cm|pct|pca|lpn|cna|crna|cnm|rd|slp|emt|"
@@ -67,6 +67,7 @@ STAFF_ROLES = "|".join(sorted(STAFF_ROLES.split("|"), key=len, reverse=True))
 RELATIVES = "|".join(sorted(RELATIVES.split("|"), key=len, reverse=True))
 ROLE = rf"(?:{STAFF_ROLES}|{RELATIVES})"
 _ROLE_FIRST = _first_words(f"{STAFF_ROLES}|{RELATIVES}")
+_RELATIVE_WORDS = frozenset(RELATIVES.split("|"))
 _ROLE_WORDS = frozenset(w for w in re.split(r"\||\\s\+", f"{STAFF_ROLES}|{RELATIVES}") if w)
 _CRED_WORDS = frozenset(w.lower().replace(".", "") for w in P.CREDENTIAL.split("|")) | {"pct", "pca", "cm", "sw", "rt", "pgy", "lcsw"}
 _MODALS = frozenset(["will", "may", "can", "shall", "must", "might", "would", "could", "should", "did", "does", "do"])
@@ -273,7 +274,9 @@ def _role_next(v: str, mode: str, L) -> list[Entity]:
             # no capital to go by: a first name, a frequent surname that is no everyday word, or (after an
             # unambiguous role) a word no list knows; "rt"/"pa"/"cm" are also right, postero-anterior, centimetre
             strict = m.group("r").lower() in _AMBIGUOUS_ROLES
-            if not (lw in L.first_names or lw in L.top_surnames and lw not in L.english_top or not strict and _unknown(w, L)):
+            # after a relative ("husband raj"), any name-list word that is no everyday English word
+            kin = m.group("r").lower() in _RELATIVE_WORDS and (lw in L.surnames or lw in L.first_names) and lw not in L.english_common
+            if not (kin or lw in L.first_names or lw in L.top_surnames and lw not in L.english_top or not strict and _unknown(w, L)):
                 continue
         if mode == NORMAL and w.isupper() and len(w) <= 4 and lw not in L.first_names and lw not in L.surnames:
             continue  # an abbreviation ("RN ICU")
@@ -301,11 +304,12 @@ def _role_next(v: str, mode: str, L) -> list[Entity]:
 
 _SIGN_CRED = rf"(?:{P.CREDENTIAL}|pct|pca|cm|rt|sw)"
 _NAME_CRED = re.compile(
-    rf"(?i)(?P<lead>^|--+|[—–~]|\n|\bby|\bw/|\bper|\bwith|[-•*]\s)[ \t]*(?P<n>(?:[a-z]\.\s?)?[^\W\d_][^\W\d_'’-]*(?:\s[^\W\d_][^\W\d_'’-]+)?)"
-    rf"[ \t]+(?-i:{_SIGN_CRED}|(?i:rn|pct|pca|md|np|lpn|cna))\b(?=\s*(?:[:,.;)]|$|\n|and\b|\s*/))",
+    rf"(?i)(?P<lead>^|(?<=[a-z0-9][.!?])(?=[ \t]+(?-i:[A-Z]))|--+|[—–~]|\n|\bby|\bw/|\bper|\bwith|[-•*]\s|(?<=[a-z]):)[ \t]*(?P<n>(?:[a-z]\.\s?)?[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)?(?:\s(?:[a-z]\.\s)?[^\W\d_][^\W\d_'’-]+(?:['’-][^\W\d_]+)?)?)"
+    rf"(?:[ \t]+|,[ \t]*)(?-i:{_SIGN_CRED}|(?i:rn|pct|pca|md|np|lpn|cna))\b(?=\s*(?:[:,.;)]|$|\n|and\b|\s*/))",
     re.MULTILINE,
 )
 _CAP_CRED = re.compile(rf"(?<![\w'’-])(?P<n>{_NAME_TOK})\s+(?:PCT|PCA|RN|LPN|CNA|NP|RT|CM|SW)\b(?!-)")
+_ANY_CRED = re.compile(_CAP_CRED.pattern, re.IGNORECASE)
 _SLASH_NAME = re.compile(
     rf"(?i)\b(?:{P.TITLE}|{P.CREDENTIAL})\.?\s+(?:[^\W\d_]\.?\s+)?[^\W\d_][^\W\d_'’-]+\s*,?\s*(?:(?:{P.CREDENTIAL})\s*)?/\s*"
     rf"(?:(?:{STAFF_ROLES}|{P.TITLE})\.?\s+)?(?P<n>[^\W\d_][^\W\d_'’-]+)"
@@ -321,12 +325,20 @@ def _name_cred(v: str, mode: str, L) -> list[Entity]:
     for m in _NAME_CRED.finditer(v):
         words = m.group("n").split()
         lead = m.group("lead").strip().lower()
-        signoff = lead in ("", "--", "—", "–", "~", "-", "•", "*") or lead.startswith("--")
+        sentence = m.start("lead") == m.end("lead") and m.start() > 0 and v[m.start() - 1] in ".!?"
+        signoff = not sentence and (lead in ("", "--", "—", "–", "~", "-", "•", "*") or lead.startswith("--"))
+        if sentence and (mode != NORMAL or len(words) != 2 or not all(w[:1].isupper() and w[1:2].islower() for w in words)):
+            continue  # after a sentence end only a Title-case "First Last, MD"
+        # a Title-case surname right before its credential ("Ye-jin Park, MD") and, before such a surname, a
+        # Title-case given name no English word list holds ("Rahul Iyer, MD")
+        titled = mode == NORMAL and len(words) == 2 and all(w[:1].isupper() and w[1:2].islower() for w in words)
+        sur = titled and _plain(words[1]) in L.surnames and _plain(words[1]) not in L.clinical
         ok = []
         for i, w in enumerate(words):
             lw = _plain(w.rstrip("."))
             short = signoff and len(lw) <= 3 and lw.isalpha() and lw not in _AFTER_ROLE_STOP - {"her"}  # "-- n. her rn"
-            ok.append(_initials(w) or short or _name_word(w, L, loose=True) or signoff and i > 0 and lw in L.surnames)
+            given = sur and i == 0 and lw not in L.english_common and lw not in L.clinical and lw not in _AFTER_ROLE_STOP
+            ok.append(_initials(w) or short or given or _name_word(w, L, loose=True) or (signoff or sur) and i > 0 and lw in L.surnames)
         if not all(ok) or not _cased_ok(words[0], mode if not signoff else LOWER):
             continue
         if any(_plain(w.rstrip(".")) in _ROLE_WORDS or _plain(w.rstrip(".")) in _CRED_WORDS for w in words):
@@ -337,6 +349,12 @@ def _name_cred(v: str, mode: str, L) -> list[Entity]:
             w = m.group("n")
             if _name_word(w, L) and (_plain(w) in L.first_names or _unknown(w, L)):
                 out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.7))
+    elif mode == UPPER:
+        # "REPORT GIVEN TO JOANNE RN": no case to go by, so only a first name that is no everyday word
+        for m in _ANY_CRED.finditer(v):
+            lw = _plain(m.group("n"))
+            if lw in L.first_names and lw not in L.english_common and _name_word(lw, L):
+                out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.65))
     for m in _CRED_SLASH.finditer(v):
         if _name_word(m.group("n"), L, loose=True):
             out.append(Entity(m.start("n"), m.end("n"), "NAME", 0.7))
@@ -550,7 +568,9 @@ _CHAINS = (
     r"wal-mart|kroger|costco(?:\s+pharmacy)?|safeway|publix|meijer|wegmans|albertsons|hannaford|market\s+basket|"
     r"duane\s+reade|giant\s+eagle|hy-?vee|winn-?dixie|sam'?s\s+club|shoprite|shop\s*rite|big\s+y|price\s+chopper|"
     r"h-?e-?b\s+pharmacy|osco(?:\s+pharmacy)?|jewel-?osco|fred\s+meyer|harris\s+teeter|food\s+lion|giant\s+food|"
-    r"star\s+market|shaw'?s|express\s+scripts|optumrx|caremark|target\s+pharmacy"
+    r"star\s+market|shaw'?s|express\s+scripts|optumrx|caremark|target\s+pharmacy|"
+    # reference labs and urgent-care chains
+    r"lab\s?corp|quest\s+diagnostics|city\s?md|minute\s?clinic|concentra|medexpress|gohealth|carbon\s+health"
 )
 _CHAIN_RX = re.compile(rf"(?i)(?<![\w'’-])(?:{_CHAINS})(?![\w'’-])")
 _STREET_AFTER = re.compile(
@@ -558,6 +578,12 @@ _STREET_AFTER = re.compile(
 )
 _CITY_AFTER = re.compile(r"[ \t]+(?:in[ \t]+|on[ \t]+)?(?P<c>[^\W\d_][^\W\d_'’.-]+(?:[ \t][^\W\d_][^\W\d_'’.-]+){0,2})")
 _ON_STREET = re.compile(r"(?i)\bon\s+(?P<s>(?:[a-z][a-z'’-]+\s+){1,2}(?:st|street|ave|avenue|rd|road|blvd|boulevard|pkwy|parkway|hwy|highway)\b)")
+# a Title-case street name without a house number ("Superior Ave", "W. Main St") and numbered routes ("Route 9")
+_TITLE_STREET = re.compile(
+    r"(?<![\w'’-])(?:(?:[NSEW]\.?|North|South|East|West)\s+)?(?P<w>[A-Z][a-z'’]+(?:\s[A-Z][a-z'’]+)?)\s+"
+    r"(?:St|Street|Ave|Avenue|Blvd|Boulevard|Rd|Road|Pkwy|Parkway|Hwy|Highway|Ln|Lane|Ter|Terrace)\b\.?(?![\w'’-])"
+    r"|(?<![\w'’-])(?P<w2>Route|Rte|Highway|Hwy|Interstate)\s?\d{1,3}(?![\w/.-])"
+)
 _FAC_TYPES = (
     r"adult\s+day\s+health|adult\s+day\s+(?:care|program|center)|community\s+health\s+(?:services|center|centre)|"
     r"nursing\s+(?:&|and)\s+rehabilitation(?:\s+center)?|nursing\s+(?:&|and)\s+rehab|health\s+(?:&|and)\s+rehabilitation|"
@@ -590,6 +616,11 @@ def _facilities(v: str, mode: str, L) -> list[Entity]:
                 if _plain(cand) in L.cities and (k > 1 or _plain(cand) not in L.english_common):
                     out.append(Entity(c.start("c"), c.start("c") + len(cand), "LOCATION", 0.7))
                     break
+    if mode == NORMAL:
+        for m in _TITLE_STREET.finditer(v):
+            w = _plain(m.group("w") or "")
+            if w not in L.clinical and w not in _AFTER_ROLE_STOP:
+                out.append(Entity(m.start(), m.end(), "LOCATION", 0.6))
     for m in _ON_STREET.finditer(v):
         words = m.group("s").split()[:-1]
         if all(_plain(w) not in L.clinical and _plain(w) not in _AFTER_ROLE_STOP for w in words) and (mode != NORMAL or m.group("s").islower()):
@@ -935,3 +966,52 @@ def find_families(note: Note) -> list[Entity]:
 
 
 __all__ = ["ROLE", "find_families"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Family 11: span edges.  After merging, words at either end of a span that are never identifying on their
+# own: a title before a name ("Dr." Haddad), a preposition before a facility or place ("at" Jordan Hospital),
+# an age label or unit ("Age:" 92, 91 "yo").  Trimming them keeps every PHI token covered and stops the
+# merged span from counting (and surrogating) the label.
+# ----------------------------------------------------------------------------------------------------------
+
+_EDGE_TITLES = frozenset(["dr", "doctor", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "rev", "reverend"])
+_EDGE_PREPS = frozenset(["at", "in", "to", "from", "by", "with", "on", "per", "w", "and"])  # not "via": Via dei …
+_EDGE_LEAD = {
+    "NAME": _EDGE_TITLES,
+    "FACILITY": _EDGE_TITLES | _EDGE_PREPS,
+    "LOCATION": _EDGE_TITLES | _EDGE_PREPS,
+    "AGE": frozenset(["age", "aged"]),
+}
+# only the clinical shorthand: "96-year-old" stays whole (gold conventions count it as the age)
+_EDGE_TAIL = {"AGE": frozenset(["yo", "y.o", "yo.f", "yof", "yom"])}
+_EDGE_WORD = re.compile(r"[^\W\d_]+(?:\.[^\W\d_]+)*")
+
+
+def trim_edges(text: str, ents: list[Entity]) -> list[Entity]:
+    """Drop non-identifying label words (titles, prepositions, age labels) from the ends of merged spans."""
+    out = []
+    for e in ents:
+        s, t = e.start, e.end
+        lead, tail = _EDGE_LEAD.get(e.type), _EDGE_TAIL.get(e.type)
+        while lead:
+            m = _EDGE_WORD.match(text, s, t)
+            if not m or m.group().lower() not in lead:
+                break
+            if e.type == "LOCATION" and m.group() in ("N", "S", "E", "W") and text[m.end() : m.end() + 1] == ".":
+                break  # a compass point ("W. Main St"), not "w" for with
+            rest = re.match(r"\.?:?[ \t]+|\.?:" if e.type == "AGE" else r"\.?[ \t\n]+", text[m.end() : t])
+            if not rest or m.end() + rest.end() >= t:
+                break
+            s = m.end() + rest.end()
+        while tail:
+            m = re.search(r"(?:(?<=\d)|\s|-)(?P<w>[^\W\d_]+(?:[./][^\W\d_]+)*)\.?$", text[s:t])
+            if not m or m.group("w").lower().replace("/", ".") not in tail and m.group("w").lower().replace("/", "") not in tail:
+                break
+            nt = s + m.start()
+            nt = s + len(text[s:nt].rstrip(" \t-"))
+            if nt <= s or not re.search(r"\d", text[s:nt]):
+                break
+            t = nt
+        out.append(Entity(s, t, e.type, e.score) if (s, t) != (e.start, e.end) else e)
+    return out

@@ -132,7 +132,7 @@ LABELS: dict[str, list[str]] = {
     "HEALTH_PLAN": [r"member\s*(?:id|number|no|#)?", r"subscriber\s*(?:id|number|no|#)?", r"policy\s*(?:id|number|no|#)?",
                     r"insurance\s*(?:id|number|no|#|policy)?", r"health\s*plan(?:\s*(?:id|number|no|#|beneficiary))?",
                     r"beneficiary\s*(?:id|number|no|#)?", r"medicare(?:\s*(?:id|number|no|#|beneficiary\s*(?:id|number)?))?",
-                    r"medicaid(?:\s*(?:id|number|no|#))?", r"group\s*(?:id|number|no|#)", r"plan\s*(?:id|number|no|#)", r"hicn",
+                    r"medicaid(?:\s*(?:id|number|no|#))?", r"group\s*(?:id|number|no|#)", r"group(?=\s+[A-Z]{1,4}\d{3,}\b)", r"plan\s*(?:id|number|no|#)", r"hicn",
                     r"mbi", r"bcbs(?:\s*(?:id|#))?", r"aetna(?:\s*(?:id|#))?", r"cigna(?:\s*(?:id|#))?", r"humana(?:\s*(?:id|#))?",
                     r"united\s*health(?:care)?(?:\s*(?:id|#))?", r"kaiser(?:\s*(?:id|#))?", r"coverage\s*(?:id|#)"],
     "ACCOUNT": [r"card\s+ending(?:\s+in)?", r"account\s+ending(?:\s+in)?", r"account\s*(?:number|no|num|#|id)?", r"acct\.?\s*(?:number|no|#)?", r"billing\s*(?:number|no|#|id|account)?",

@@ -469,7 +469,8 @@ def _address_blocks(note: Note, found: list[Entity], anchors: list[tuple[int, in
     for m in _ADDR_ANCHOR.finditer(v):
         words = re.findall(r"[^\W\d_]+", m.group(0))
         # "moved to Bay 4 Room 12", "2 Units 3": numbers around everyday or clinical words are no street
-        if m.group(0)[0].isdigit() and words and all(w.lower() in L.clinical or w.lower() in L.english_common for w in words):
+        # nor numbers around short abbreviations: vital signs in an ALL-CAPS note ("T 98.1 HR 104 BP 168")
+        if m.group(0)[0].isdigit() and words and all(w.lower() in L.clinical or w.lower() in L.english_common or len(w) <= 3 and w.lower() not in _SHORT_STREET_WORDS for w in words):
             continue
         spans.append(m.span())
     spans += [m.span("v") for m in _ADDR_CUED.finditer(v)]
@@ -645,6 +646,11 @@ def _unknown_places(v: str, L) -> list[Entity]:
     return out
 
 
+# postal codes that are also words or clinical abbreviations ("Member ID", "signed by X, MD", "received in")
+_SHORT_STREET_WORDS = frozenset(["n", "s", "e", "w", "ne", "nw", "se", "sw", "el", "la", "le", "de", "du", "st", "mt", "ft", "via", "rue"])
+_AMBIGUOUS_STATES = frozenset(["MS", "PA", "OR", "IN", "ME", "CO", "OK", "MA", "MD", "DE", "OH", "NP", "DO", "ID", "HI", "LA", "AL"])
+
+
 class ClinicalAddressRecognizer(ClinicalRecognizer):
     """Street addresses (US and common foreign forms), PO boxes, city + state, counties, ZIP codes, cities."""
 
@@ -687,10 +693,10 @@ class ClinicalAddressRecognizer(ClinicalRecognizer):
             state = m.group("state")
             if note.mode == LOWER and len(state) == 2 and not m.group("zip"):
                 continue  # "or", "in", "me", "hi" are words in a lower-case note
-            if len(state) == 2 and state in ("MS", "PA", "OR", "IN", "ME", "CO", "OK", "MA", "MD", "DE", "OH", "NP", "DO") and not m.group("zip"):
-                # ambiguous postal codes (multiple sclerosis, physician assistant, ...) need a gazetteer city
-                if city.lower() not in L.cities:
-                    continue
+            # (compared upper-cased: the title-cased view of an ALL-CAPS note reads "Md", "Id")
+            # ambiguous postal codes (multiple sclerosis, physician assistant, ...) need a gazetteer city
+            if len(state) == 2 and state.upper() in _AMBIGUOUS_STATES and not m.group("zip") and city.lower() not in L.cities:
+                continue
             cs, _ce = m.span("city")
             # a capitalised sentence word before the city ("Lives in Springfield, IL") is trimmed by the gazetteer
             toks = city.split()

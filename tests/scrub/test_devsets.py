@@ -51,7 +51,7 @@ def test_synthetic_clinical_notes(engine):
     assert month2["overall"]["recall"] >= NOTES_RECALL_FLOOR - 0.01, month2["overall"]
 
 
-@pytest.mark.parametrize("name", ["clinical_dev", "clinical_dev2", "clinical_dev3"])
+@pytest.mark.parametrize("name", ["clinical_dev", "clinical_dev2", "clinical_dev3", "clinical_dev4"])
 def test_clinical_dev_notes(engine, name):
     """Hand-labelled clinical notes in many styles (nursing, discharge, telephone, radiology, UPPER, lower).
 
@@ -64,7 +64,7 @@ def test_clinical_dev_notes(engine, name):
     if not src.exists():
         pytest.skip(f"tests/data/scrub/{name}.phi.txt is not in this checkout")
     recs = convert_markup(src)
-    assert len(recs) >= 50
+    assert len(recs) >= 40
     r = _eval(engine, recs)
     recall_floor, precision_floor = CLINICAL_FLOORS[name]
     assert r["overall"]["recall"] >= recall_floor, (r["overall"], r["misses"][:10])
@@ -85,11 +85,20 @@ def test_scorer_counts_tokens():
 
 
 # Floors sit just under the figures measured on these subsets (see the issue note); a regression fails.
-ASQ_RECALL_FLOOR = 0.998  # measured 0.9995 on the quarter
+# titles ("Dr", "Mrs") are neutral tokens in scoring (asq puts them inside NAME values, our notes outside)
+ASQ_RECALL_FLOOR = 0.996  # measured 0.9976 on all 1,051 queries
 ASQ_VALUES_FLOOR = 0.998  # measured 1.0
 SYNTH_RECALL_FLOOR = 0.925  # measured 0.930 on the fifth (0.934 on all 1,500)
 NOTES_RECALL_FLOOR = 0.998  # measured 1.0 (seed 1234) and 1.0 (month2)
 # (recall, precision) floors: clinical_dev measured 0.986 / 0.805 on its 50 hand-labelled notes; clinical_dev2
 # measured 0.990 / 0.806 on the second 50 (0.920 / 0.795 before the general rule families); clinical_dev3, blind
 # until this round, measured 0.944 / 0.792 blind and 0.996 / 0.801 after the family-10 rules
-CLINICAL_FLOORS = {"clinical_dev": (0.984, 0.80), "clinical_dev2": (0.988, 0.80), "clinical_dev3": (0.995, 0.795)}
+# span-edge trimming (family 11) and the state/address fixes: dev 0.9855/0.871, dev2 0.990/0.855, dev3 0.995/0.865,
+# dev4 (the latest blind set, opened for tuning) 0.971/0.824; after relative/credential/street/chain families
+# dev4 measured 0.990/0.828
+CLINICAL_FLOORS = {
+    "clinical_dev": (0.984, 0.865),
+    "clinical_dev2": (0.988, 0.85),
+    "clinical_dev3": (0.994, 0.86),
+    "clinical_dev4": (0.988, 0.826),
+}

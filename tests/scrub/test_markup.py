@@ -31,3 +31,17 @@ def test_bad_markup_names_the_place(tmp_path, body, needle):
     with pytest.raises(InputError) as e:
         convert_markup(src)
     assert needle in str(e.value)
+
+
+def test_courtesy_titles_are_neutral_in_scoring():
+    """'Dr' inside or outside a gold NAME span neither helps nor hurts: conventions differ between sets."""
+    from appliance.scrub.evaluate import score
+
+    inside = [{"id": "a", "text": "seen by Dr Okafor today", "spans": [{"start": 8, "end": 17, "type": "NAME"}]}]
+    outside = [{"id": "b", "text": "seen by Dr Okafor today", "spans": [{"start": 11, "end": 17, "type": "NAME"}]}]
+    for gold in (inside, outside):
+        for pred in ([(11, 17, "NAME")], [(8, 17, "NAME")]):
+            r = score(gold, [pred])["overall"]
+            assert (r["recall"], r["precision"], r["gold_tokens"]) == (1.0, 1.0, 1), (gold, pred, r)
+    r = score(inside, [[(8, 10, "NAME")]])["overall"]  # only the title found: nothing of the name recalled
+    assert r["recall"] == 0.0 and r["pred_tokens"] == 0
