@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 
 def test_detect_apply_eval(cli, tmp_path):
@@ -61,7 +62,8 @@ def test_apply_txt_eval_convert_in_process(tmp_path, monkeypatch):
     r = runner.invoke(app, ["scrub", "apply", str(txt), "-o", str(tmp_path / "note.out.txt"), "--workers", "1", "--json"])
     assert r.exit_code == 0, r.output
     out = (tmp_path / "note.out.txt").read_text()
-    assert "Jane" not in out and "Patel" not in out and "555-123-4567" not in out and "seen" in out
+    # whole words: the surrogate is drawn under a random key and may contain a real name ("Janet" for "Jane")
+    assert not re.search(r"\b(?:Jane|Patel)\b", out) and "555-123-4567" not in out and "seen" in out, out
 
     gold = tmp_path / "gold.jsonl"
     write_corpus(gold, n=8, seed=11)
