@@ -146,7 +146,7 @@ def private_key_to_der(key: ec.EllipticCurvePrivateKey) -> bytes:
 def private_key_from_der(der: bytes) -> ec.EllipticCurvePrivateKey:
     key = serialization.load_der_private_key(der, password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ValueError("signing key is not an EC key")
+        raise ValueError("signing key is not an EC key")  # noqa: TRY004 -- ValueError is this module's contract for a wrong key
     return key
 
 
@@ -158,7 +158,7 @@ def public_pem(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) -> b
 def load_public_pem(pem: bytes) -> ec.EllipticCurvePublicKey:
     key = serialization.load_pem_public_key(pem)
     if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise ValueError("public key is not an EC key")
+        raise ValueError("public key is not an EC key")  # noqa: TRY004 -- ValueError is this module's contract for a wrong key
     return key
 
 

@@ -52,7 +52,7 @@ def now_ts() -> str:
 def current_actor() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # no login name (containers, odd uids): fall back to the numeric uid
+    except Exception:  # no login name (containers, odd uids): fall back to the numeric uid  # noqa: BLE001
         return f"uid:{os.getuid()}"
 
 
@@ -169,7 +169,7 @@ def parse_line(line: bytes, position: int) -> dict:
 def iter_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes]]:
     """``(offset, line)`` for each newline-terminated line in ``path[start:end]``; a torn tail is yielded as is."""
     try:
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 -- opened apart so the open error is mapped; `with f:` below closes it
     except FileNotFoundError:
         return
     with f:

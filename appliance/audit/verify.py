@@ -173,7 +173,7 @@ def verify_and_record(home: Home, checkpoint_file: Path | None = None, public_ke
     except IntegrityError as err:
         try:
             record(home, "audit.verify", {"first_bad_seq": getattr(err, "seq", None)}, outcome="failed")
-        except Exception:  # a log too damaged to append to must not hide the verification failure
+        except Exception:  # a log too damaged to append to must not hide the verification failure  # noqa: BLE001, S110
             pass
         raise
     try:

@@ -45,7 +45,7 @@ def _ioctl_flags(name: str) -> int | None:
 
     try:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    except Exception:  # sockets may be blocked (tests) or unavailable: fall back to sysfs
+    except Exception:  # sockets may be blocked (tests) or unavailable: fall back to sysfs  # noqa: BLE001
         return None
     try:
         res = fcntl.ioctl(s.fileno(), _SIOCGIFFLAGS, struct.pack("16sH14x", name.encode()[:15], 0))
@@ -175,9 +175,9 @@ def mount_of(root: Path, path: Path) -> tuple[str, str, str] | None:
             continue
         mnt, devno = f[4], f[2]
         fstype = f[f.index("-") + 1]
-        if target == mnt or target.startswith(mnt.rstrip("/") + "/") or mnt == "/":
-            if best is None or len(mnt) >= len(best[0]):
-                best = (mnt, devno, fstype)
+        covers = target == mnt or target.startswith(mnt.rstrip("/") + "/") or mnt == "/"
+        if covers and (best is None or len(mnt) >= len(best[0])):
+            best = (mnt, devno, fstype)
     return best
 
 

@@ -310,7 +310,7 @@ def _unlock_doc(home: Home, doc: dict, master: bytes, slot_id: str) -> UnlockedK
 
     try:
         name = load_site_config(home.config_path).site.name
-    except Exception:
+    except Exception:  # noqa: BLE001 -- an unreadable config must not block unlocking; config check reports it
         name = "appliance"
     return UnlockedKeys(
         home=home,

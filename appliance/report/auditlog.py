@@ -25,7 +25,7 @@ def all_entries(home: Home) -> tuple[list[dict], int]:
             return list(read_entries(home)), 0
         except TypeError:  # an older signature; fall back to reading the file
             pass
-        except Exception:  # a damaged log: read what parses; the integrity section reports the damage
+        except Exception:  # a damaged log: read what parses; the integrity section reports the damage  # noqa: BLE001, S110
             pass
     entries: list[dict] = []
     bad = 0

@@ -37,7 +37,7 @@ def _site(home: Home) -> str | None:
         from appliance.config import load_site_config
 
         return load_site_config(home.config_path).site.name
-    except Exception:
+    except Exception:  # noqa: BLE001 -- the site name is cosmetic in the report
         return None
 
 

@@ -35,7 +35,7 @@ def _doctor(home: Home) -> dict[str, Any]:
             res = fn(home)
         except TypeError:
             res = fn()
-    except Exception as e:  # the doctor reports problems; it must not take the report down with it
+    except Exception as e:  # the doctor reports problems; it must not take the report down with it  # noqa: BLE001
         return {"available": True, "error": f"{type(e).__name__}: {e}"}
     if hasattr(res, "to_dict"):
         res = res.to_dict()

@@ -137,7 +137,7 @@ def collect(home: Home, entries: list[dict], period: Period) -> dict[str, Any]:
                     lineage.append(_lineage_summary(home, v["version"]))
         except ImportError:
             error = "the registry is not part of this build"
-        except Exception as e:  # a damaged registry must not stop the rest of the report
+        except Exception as e:  # a damaged registry must not stop the rest of the report  # noqa: BLE001
             error = f"{type(e).__name__}: {e}"
     cross = _shredded_cross_check(home)
     flagged = []

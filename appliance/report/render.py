@@ -92,16 +92,16 @@ def render(data: dict, figs: dict[str, str]) -> str:
     body = [
         '<header class="top">',
         f"<h1>{e(title)}</h1>",
-        f'<div class="meta">Generated {e(data["generated_at"])} by appliance {e(__version__)} on {e(data.get("host"))} '
-        f"· home {e(data.get('home'))} · identifiers, counts and metrics only — no patient data</div>",
+        (f'<div class="meta">Generated {e(data["generated_at"])} by appliance {e(__version__)} on {e(data.get("host"))} '
+         f"· home {e(data.get('home'))} · identifiers, counts and metrics only — no patient data</div>"),
         "</header>",
         "<nav>" + "".join(f'<a href="#{k}">{e(v)}</a>' for k, v in SECTIONS) + "</nav>",
         "<main>",
         _summary_cards(data),
         *(_section(key, label, s[key], figs) for key, label in SECTIONS),
         "</main>",
-        f'<footer>Report of {e(data["period_label"])}. Recorded in the audit log as <span class="mono">report.generate</span>; '
-        f"this file's SHA-256 is in that entry.</footer>",
+        (f'<footer>Report of {e(data["period_label"])}. Recorded in the audit log as <span class="mono">report.generate</span>; '
+         f"this file's SHA-256 is in that entry.</footer>"),
     ]
     return (
         "<!DOCTYPE html>\n"

@@ -38,7 +38,7 @@ def _init_worker(settings, secret: bytes) -> None:
 
         netguard.install()
         _load_worker(settings, secret)
-    except BaseException as e:  # surfaced by _ping: a failing initializer would only say "BrokenProcessPool"
+    except BaseException as e:  # surfaced by _ping: a failing initializer would only say "BrokenProcessPool"  # noqa: BLE001
         _W["error"] = e
 
 
@@ -148,7 +148,7 @@ class Scrubber:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def __enter__(self) -> Scrubber:
+    def __enter__(self) -> Scrubber:  # noqa: PYI034 -- the class is not subclassed
         return self
 
     def __exit__(self, *exc) -> None:
@@ -157,5 +157,5 @@ class Scrubber:
     def __del__(self):  # pragma: no cover - best effort if the caller forgot close()
         try:
             self.close()
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 -- best effort at interpreter exit
             pass

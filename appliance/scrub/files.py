@@ -18,7 +18,7 @@ _BLOCK = 512
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     try:
-        f = Path(path).open(encoding="utf-8")
+        f = Path(path).open(encoding="utf-8")  # noqa: SIM115 -- opened apart so the open error is mapped; `with f:` below closes it
     except OSError as e:
         raise InputError(f"cannot read {path}: {e.strerror or e}", hint="check the input path") from None
     with f:

@@ -1184,9 +1184,8 @@ class ClinicalNameRecognizer(ClinicalRecognizer):
                     if w not in L.first_names or w in L.clinical or w in AMBIGUOUS_NAME_WORDS:
                         continue
                     mid = m.start() >= 2 and re.match(r"[a-z,;] ", v[m.start() - 2 : m.start()])
-                    if (mid and w in L.common_first) or w not in L.english_vocab:
-                        if not _eponym_use(v, m.start(), m.end()):
-                            out.append(Entity(m.start(), m.end(), "NAME", 0.6))
+                    if ((mid and w in L.common_first) or w not in L.english_vocab) and not _eponym_use(v, m.start(), m.end()):
+                        out.append(Entity(m.start(), m.end(), "NAME", 0.6))
         if note.mode == "normal":
             out += _name_shapes(v, L)
         out += _name_cues(v, note.mode, L)
@@ -1697,10 +1696,9 @@ class ClinicalSpacyNerRecognizer(ClinicalRecognizer):
                 if all(w in _GENERIC_FACILITY or w in L.clinical for w in words):
                     continue
                 out.append(Entity(s, e, "FACILITY", 0.7))
-            elif type_ == "DATE":
-                # spaCy DATE includes "today", "3 days", "2019": keep only those with a month or day element
-                if re.search(rf"(?i)\b(?:{P.MONTHS_FULL}|{P.MONTHS_ABBR})\b", txt) and re.search(r"\d", txt):
-                    out.append(Entity(s, e, "DATE", 0.7))
+            # spaCy DATE includes "today", "3 days", "2019": keep only those with a month or day element
+            elif type_ == "DATE" and re.search(rf"(?i)\b(?:{P.MONTHS_FULL}|{P.MONTHS_ABBR})\b", txt) and re.search(r"\d", txt):
+                out.append(Entity(s, e, "DATE", 0.7))
         return out
 
 

@@ -77,7 +77,7 @@ def launch(plan_path: Path, run_dir: Path, *, nproc: int, hostfile: str | None, 
         _write_deepspeed_env(run_dir, env, on_gpu)
     cmd = command(plan_path, nproc=nproc, hostfile=hostfile, master_port=master_port or free_port())
     proc = subprocess.Popen(cmd, env=env, cwd=str(run_dir), stdout=sys.stderr.fileno(), pass_fds=(),
-                            preexec_fn=lambda: os.umask(0o077))
+                            preexec_fn=lambda: os.umask(0o077))  # noqa: PLW1509 -- the launcher is single-threaded when it forks
     try:
         rc = proc.wait()
     except KeyboardInterrupt:

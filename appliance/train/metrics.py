@@ -49,14 +49,14 @@ class MetricsLog:
 
     def __init__(self, run_dir: Path, *, start_step: int, max_steps: int, show_progress: bool = True):
         self.path = run_dir / "metrics.jsonl"
-        self._f = open(self.path, "a", encoding="utf-8")
+        self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 -- held open for the run; closed by close()
         os.chmod(self.path, 0o600)
         self._tb = None
         try:
             from torch.utils.tensorboard import SummaryWriter
 
             self._tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start_step + 1)
-        except Exception:  # tensorboard missing is not a reason to stop a run
+        except Exception:  # tensorboard missing is not a reason to stop a run  # noqa: BLE001
             self._tb = None
         self._progress = None
         if show_progress:

@@ -44,7 +44,7 @@ class ModelSection(Strict):
 
 
 class DataSection(Strict):
-    sources: list[str] = ["*"]  # vault source names; "*" = all
+    sources: list[str] = ["*"]  # vault source names; "*" = all  # noqa: RUF012
     seq_len: int = Field(default=128, ge=8, le=131072)
     heldout_fraction: float = Field(default=0.05, ge=0.0, le=0.5)
     max_eval_samples: int = Field(default=64, ge=1)

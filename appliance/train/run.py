@@ -277,7 +277,7 @@ def _cpu_fp16_ok() -> bool:
 
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_fp16_supported())
-    except Exception:
+    except Exception:  # noqa: BLE001 -- a probe: any failure means no fp16 on this CPU
         return False
 
 

@@ -66,7 +66,7 @@ def _load_data(plan: dict):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="appliance.train.worker")
     parser.add_argument("--plan", required=True)
-    parser.add_argument("--local_rank", type=int, default=int(os.environ.get("LOCAL_RANK", 0)))
+    parser.add_argument("--local_rank", type=int, default=int(os.environ.get("LOCAL_RANK", "0")))
     args = parser.parse_args(argv)
     t_start = time.time()
     os.umask(0o077)  # checkpoints and the final model are readable by the appliance user only

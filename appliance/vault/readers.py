@@ -58,7 +58,7 @@ def _open(path: Path, s: VaultSection):
             raise FileRejected("empty file")
         if st.st_size > s.max_file_bytes:
             raise FileRejected(f"file is {st.st_size} bytes, over the {s.max_file_bytes}-byte limit")
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 -- returned open to the caller, which closes it
     except OSError as e:
         raise FileRejected(f"cannot read: {e.strerror or e}") from None
     head = f.read(_SNIFF)
