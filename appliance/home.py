@@ -132,6 +132,20 @@ class Home:
     def artifact_dir(self, artifact_id: str) -> Path:
         return self.artifacts_dir / artifact_id
 
+    # -- serving -------------------------------------------------------------------------------------------
+    @property
+    def serve_dir(self) -> Path:
+        """``serve/``: the signed API-key file and the running listener's state (created on first use)."""
+        return self.root / "serve"
+
+    @property
+    def api_keys_path(self) -> Path:
+        return self.serve_dir / "api-keys.json"
+
+    @property
+    def listener_path(self) -> Path:
+        return self.serve_dir / "listener.json"
+
     # -- state ---------------------------------------------------------------------------------------------
     @property
     def initialized(self) -> bool:
@@ -158,3 +172,4 @@ class Home:
                 os.chmod(p, 0o700)
         finally:
             os.umask(old)
+

@@ -49,6 +49,7 @@ COMMAND_MODULES = (
     "retrain",
     "export",
     "verify",
+    "serve",
     "bundle",
     "harden",
     "report",
