@@ -90,6 +90,31 @@ def listener_state(home: Home) -> dict | None:
     return doc
 
 
+def _server_class():
+    """uvicorn's Server, except that a SIGTERM/SIGINT ends ``run()`` normally instead of being re-raised after
+    the graceful shutdown: for a service SIGTERM is the ordinary way to stop (exit 0, serve.stop audited)."""
+    import contextlib
+    import signal
+    import threading
+
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            old = {s: signal.signal(s, self.handle_exit) for s in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for s, h in old.items():
+                    signal.signal(s, h)
+
+    return _Server
+
+
 def serve(home: Home, artifact: Path, opts: ServeOptions, engine_settings: EngineSettings, limits: Limits,
           on_ready: Callable[[dict], None] | None = None) -> dict:
     """Run the server until SIGTERM/SIGINT; returns a summary. Raises before binding if anything is wrong."""
@@ -142,7 +167,7 @@ def serve(home: Home, artifact: Path, opts: ServeOptions, engine_settings: Engin
             "key_id": report["key_id"]}, outcome="insecure_http" if net["insecure_http"] else "ok")
         home.serve_dir.mkdir(mode=0o700, exist_ok=True)
         atomic_write(home.listener_path, json.dumps(state, indent=2) + "\n", mode=0o600)
-        server = uvicorn.Server(config)
+        server = _server_class()(config)
         if on_ready is not None:
             on_ready(state)
         started = time.monotonic()
