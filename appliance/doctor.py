@@ -167,9 +167,24 @@ def permissions(home: Home) -> dict:
     return {"status": status, "initialized": home.initialized, "detail": res.detail}
 
 
+def serving(home: Home) -> dict:
+    """What a running `appliance serve` listens on; a plain-HTTP listener beyond loopback is a warning."""
+    from appliance.serve import listener_state
+
+    st = listener_state(home)
+    if st is None:
+        return {"status": "ok", "listening": None, "detail": "no appliance server running"}
+    where = f"{st.get('scheme')}://{st.get('host')}:{st.get('port')} (pid {st.get('pid')}, {st.get('model')})"
+    if st.get("insecure_http"):
+        return {"status": "warn", "listening": st,
+                "detail": f"{where}: plain HTTP beyond loopback (--insecure-http, audited as serve.start)"}
+    return {"status": "ok", "listening": st, "detail": where}
+
+
 def run_doctor(home: Home) -> dict:
     """The whole report: ``{"appliance", "python", "platform", "home", "versions", "checks", "status"}``."""
-    checks = {"gpu": gpu(), "airgap": airgap(), "disk": disk(home), "permissions": permissions(home)}
+    checks = {"gpu": gpu(), "airgap": airgap(), "disk": disk(home), "permissions": permissions(home),
+              "serve": serving(home)}
     vers = versions()
     worst = [c["status"] for c in checks.values()] + [v["status"] for v in vers]
     return {

@@ -80,7 +80,7 @@ def _load(base: str, key: str | None, n: int, conc: int, max_tokens: int) -> dic
     lat = sorted(x for x, _ in res)
     return {"tokens_per_s": round(sum(k for _, k in res) / wall, 1),
             "p50_ms": round(statistics.median(lat) * 1000, 1),
-            "p95_ms": round(lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))] * 1000, 1)}
+            "p95_ms": round(lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))] * 1000, 1)}
 
 
 def main() -> None:

@@ -182,3 +182,22 @@ def test_open_address_needs_tls_or_insecure_http(serve_site):
     r = run_appliance(home, "serve", "--artifact", str(art), "--host", "0.0.0.0", "--port", "0")
     assert r.returncode == 4, r.stderr
     assert "--insecure-http" in r.stderr
+
+
+def test_insecure_http_listener_is_audited_and_shown_by_doctor(serve_site, api_key):
+    from appliance.audit import read_entries
+
+    home, _k, art, _pf = serve_site
+    srv = LiveServer(home, art, "--host", "0.0.0.0", "--insecure-http")
+    try:
+        r = run_appliance(home, "doctor", "--json")
+        check = json.loads(r.stdout)["checks"]["serve"]
+        assert check["status"] == "warn" and "--insecure-http" in check["detail"], check
+        assert check["listening"]["pid"] == srv.proc.pid
+    finally:
+        rc, _o, err = srv.stop()
+    assert rc == 0, err
+    start = [e for e in read_entries(home, action="serve.start")][-1]
+    assert start["outcome"] == "insecure_http" and start["object"]["insecure_http"] is True
+    after = json.loads(run_appliance(home, "doctor", "--json").stdout)["checks"]["serve"]
+    assert after["listening"] is None
