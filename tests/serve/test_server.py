@@ -201,3 +201,19 @@ def test_insecure_http_listener_is_audited_and_shown_by_doctor(serve_site, api_k
     assert start["outcome"] == "insecure_http" and start["object"]["insecure_http"] is True
     after = json.loads(run_appliance(home, "doctor", "--json").stdout)["checks"]["serve"]
     assert after["listening"] is None
+
+
+def test_request_timeout_ends_generation_early(serve_site, api_key):
+    """Past ``--request-timeout`` generation stops (a stopping criterion / forced EOS) and the entry says so."""
+    home, _k, art, _pf = serve_site
+    srv = LiveServer(home, art, "--request-timeout", "0.001", "--max-tokens", "200")
+    try:
+        c = client(srv, api_key["key"])
+        start = last_seq(home)
+        comp = c.completions.create(model="m", prompt="Patient reports", max_tokens=200, temperature=0)
+        chat = c.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], max_tokens=200)
+        entries = requests_since(home, start, 2)
+    finally:
+        srv.stop()
+    assert comp.usage.completion_tokens < 200 and chat.usage.completion_tokens < 200
+    assert [e["object"]["finish"] for e in entries] == ["timeout", "timeout"]
