@@ -217,3 +217,28 @@ def test_request_timeout_ends_generation_early(serve_site, api_key):
         srv.stop()
     assert comp.usage.completion_tokens < 200 and chat.usage.completion_tokens < 200
     assert [e["object"]["finish"] for e in entries] == ["timeout", "timeout"]
+
+
+def test_tls_listener_serves_https_to_a_client_that_trusts_the_cert(serve_site, api_key, tmp_path):
+    import subprocess
+
+    import httpx
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    home, _k, art, _pf = serve_site
+    srv = LiveServer(home, art, "--tls-cert", str(cert), "--tls-key", str(key))
+    try:
+        assert srv.url.startswith("https://")
+        with httpx.Client(verify=str(cert), timeout=60) as hc:
+            c = openai.OpenAI(base_url=srv.url + "/v1", api_key=api_key["key"], max_retries=0, http_client=hc)
+            assert c.completions.create(model="m", prompt="Patient", max_tokens=4).usage.completion_tokens >= 1
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(srv.url.replace("https://", "http://") + "/health", timeout=5)  # no plain HTTP on it
+    finally:
+        rc, _o, err = srv.stop()
+    assert rc == 0, err
