@@ -51,6 +51,7 @@ STAGES: list[tuple[str, str]] = [
     ("train", "appliance.train.demo_stage:demo_stage"),  # 2 ranks, kill -9, --resume
     ("register", "appliance.registry.demo_stage:demo_stage"),  # registry version, eval, champion
     ("export", "appliance.export.demo_stage:demo_stage"),  # GGUF → parity → sign → verify → generate
+    ("serve", "appliance.serve.demo_stage:demo_stage"),  # verified GGUF behind `appliance serve`, keyed request
     ("retrain", "appliance.retrain.demo_stage:demo_stage"),  # month 2 + replay, gate, lineage
     ("report", "appliance.report.demo_stage:demo_stage"),  # the compliance officer's HTML report
 ]
