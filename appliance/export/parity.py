@@ -275,10 +275,13 @@ def _recheck(refs: list[dict], got: list[np.ndarray], kind: str) -> dict:
             "failures": failures, "passed": not failures}
 
 
-def raise_if_failed(result: dict, what: str, directory: Path) -> None:
+def raise_if_failed(result: dict, what: str, directory: Path | None) -> None:
+    """IntegrityError when parity failed; ``directory`` is where the unsigned files were kept (None: removed)."""
     if not result.get("passed"):
-        raise IntegrityError(f"{what} parity failed; the artifact in {directory} is NOT signed",
-                             hint="inspect parity.json there; do not ship this artifact",
+        where = f"the artifact in {directory} is NOT signed" if directory is not None else "nothing was signed"
+        hint = ("inspect parity.json there; do not ship this artifact" if directory is not None
+                else "re-run with --keep-failed to keep the unsigned files and parity.json for inspection")
+        raise IntegrityError(f"{what} parity failed; {where}", hint=hint,
                              details=result.get("failures", []))
 
 

@@ -54,11 +54,16 @@ def test_wrong_rope_layout_fails_parity(tiny_models, site, tmp_path, monkeypatch
     home, keys = site
     monkeypatch.setattr(gguf_writer, "_permute_rope", lambda w, n_head: w)
     with pytest.raises(IntegrityError) as ei:
-        export_gguf(str(tiny_models("llama")), "f32", home=home, signer=keys.signer, out_dir=tmp_path / "bad")
+        export_gguf(str(tiny_models("llama")), "f32", home=home, signer=keys.signer, out_dir=tmp_path / "bad",
+                    keep_failed=True)
     assert ei.value.exit_code == 3
     assert not (tmp_path / "bad" / "model.sig").exists()
     staged = tmp_path / ".bad.partial"
     assert json.loads((staged / "parity.json").read_text())["passed"] is False
+    # without --keep-failed nothing of the failed export is left behind
+    with pytest.raises(IntegrityError):
+        export_gguf(str(tiny_models("llama")), "f32", home=home, signer=keys.signer, out_dir=tmp_path / "bad2")
+    assert not (tmp_path / ".bad2.partial").exists() and not (tmp_path / "bad2" / "model.sig").exists()
 
 
 def test_q4_k_m_through_llama_cpp_quantizer(tiny_models, site, tmp_path):
