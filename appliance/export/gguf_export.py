@@ -137,5 +137,6 @@ def _parity_summary(result: dict | None) -> dict | None:
     if result is None:
         return None
     keys = ("passed", "type", "prompts", "positions", "tokenization_identical", "max_abs_diff", "mean_abs_diff",
-            "top1_agreement", "thresholds", "backend")
+            "top1_agreement", "kld_mean", "kld_p99", "confident_positions", "top1_agreement_confident",
+            "thresholds", "backend")
     return {k: result.get(k) for k in keys if k in result}
