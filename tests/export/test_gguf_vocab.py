@@ -67,3 +67,19 @@ def test_changing_normalizer_refused_by_name(kind):
     with pytest.raises(UsageError, match=kind):
         choose_pre_tokenizer(_tj({"type": "Sequence", "normalizers": [{"type": kind}]}))
 
+
+
+@pytest.mark.llamacpp
+@pytest.mark.parametrize("qtype", ["f16", "q8_0", "q4_k_m"])
+def test_deepseek_real_tokenizer_exports_with_parity(deepseek_real, site, tmp_path, qtype):
+    """The whole export of a DeepseekV3 carrying the real tokenizer: signed, parity (tokenization included) passed."""
+    pytest.importorskip("llama_cpp")
+    from appliance.export import export_gguf
+
+    home, keys = site
+    m = export_gguf(str(deepseek_real), qtype, home=home, signer=keys.signer, out_dir=tmp_path / qtype)
+    parity = json.loads((tmp_path / qtype / "parity.json").read_text())
+    assert parity["passed"] and parity["tokenization_identical"], parity["failures"]
+    assert m["gguf"]["arch"] == "deepseek2" and (tmp_path / qtype / "model.sig").is_file()
+    if qtype != "f16":
+        assert {"kld_mean", "kld_p99", "top1_agreement_confident"} <= set(parity)
