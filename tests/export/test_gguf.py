@@ -138,3 +138,25 @@ def test_cli_export_gguf_json(tiny_models, site, site_passphrase_file, tmp_path,
     assert {"model.gguf", "manifest.json", "model.sig", "parity.json"} <= {f.name for f in out.iterdir()}
     v = cli("verify", str(out), "--json", home=home)
     assert v.returncode == 0, v.stderr
+
+
+def test_lora_merge_keeps_tokenizer_bytes(tiny_models, tmp_path):
+    """The merged copy carries the user's tokenizer files byte for byte (never re-saved by transformers)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from appliance._internal.hashing import sha256_file
+    from appliance.export.source import resolve_source
+
+    base = tiny_models("qwen2")
+    torch.manual_seed(4)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(str(base)),
+                           LoraConfig(r=4, target_modules=["q_proj"], init_lora_weights=False))
+    model.save_pretrained(tmp_path / "adapter")
+    src = resolve_source(str(tmp_path / "adapter"))
+    try:
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            assert sha256_file(src.path / name) == sha256_file(base / name), name
+    finally:
+        src.cleanup()
