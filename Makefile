@@ -39,6 +39,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml Makefile
 	@touch $(STAMP)
 
 bench: $(STAMP)
+	$(PIP) install --quiet --find-links $(WHEEL_CACHE) -e '.[test,bench]'
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 
 clean:

@@ -41,6 +41,8 @@ def gguf_cmd(
     model: ModelOpt,
     qtype: Annotated[str, typer.Option("--type", "-t", help="f32 | f16 | bf16 | q8_0 | q4_0 | q4_k_m")] = "q8_0",
     output: OutOpt = None,
+    keep_failed: Annotated[bool, typer.Option("--keep-failed", help="Keep the unsigned .partial directory "
+                                                                    "(with parity.json) when parity fails.")] = False,
     passphrase_file: PassphraseFileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -49,7 +51,8 @@ def gguf_cmd(
 
     home = get_home()
     keys = unlock(passphrase_file, home)
-    emit(export_gguf(model, qtype, home=home, signer=keys.signer, out_dir=output), json_out, _render)
+    emit(export_gguf(model, qtype, home=home, signer=keys.signer, out_dir=output, keep_failed=keep_failed),
+         json_out, _render)
 
 
 @app.command("onnx")

@@ -48,8 +48,11 @@ def gguf_inventory(path: Path) -> dict:
 
 
 def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_dir: Path | None = None,
-                parity: bool = True) -> dict:
-    """Export ``model`` (registry version or HF dir) as a signed GGUF artifact; returns its manifest."""
+                parity: bool = True, keep_failed: bool = False) -> dict:
+    """Export ``model`` (registry version or HF dir) as a signed GGUF artifact; returns its manifest.
+
+    On any failure the ``.partial`` staging directory is removed, unless ``keep_failed`` (then a failed
+    parity leaves it, unsigned, with ``parity.json`` for inspection)."""
     from appliance.export.artifact import (
         PARITY_FILE,
         REFERENCE_FILE,
@@ -103,13 +106,13 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
             if not result["passed"]:
                 audit_export(home, "export.gguf", {"source": name, "type": qtype, "failures": result["failures"]},
                              signer, outcome="failed")
-            raise_if_failed(result, "GGUF", b.staging)
+            raise_if_failed(result, "GGUF", b.staging if keep_failed else None)
         manifest = b.finish(signer=signer, source=source,
                             registry=registry_facts(home, src.version), format_facts=facts,
                             parity=_parity_summary(result))
     except BaseException as e:
-        if b is not None and not isinstance(e, IntegrityError):
-            b.abandon()  # a failed parity keeps its staging directory for inspection; nothing else does
+        if b is not None and not (keep_failed and isinstance(e, IntegrityError)):
+            b.abandon()  # only --keep-failed keeps a failed parity's staging directory for inspection
         raise
     finally:
         if background is not None:
@@ -134,5 +137,6 @@ def _parity_summary(result: dict | None) -> dict | None:
     if result is None:
         return None
     keys = ("passed", "type", "prompts", "positions", "tokenization_identical", "max_abs_diff", "mean_abs_diff",
-            "top1_agreement", "thresholds", "backend")
+            "top1_agreement", "kld_mean", "kld_p99", "confident_positions", "top1_agreement_confident",
+            "thresholds", "backend")
     return {k: result.get(k) for k in keys if k in result}

@@ -22,6 +22,29 @@ _LLAMA3_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}
 _QWEN2_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
              r"|\s*[\r\n]+|\s+(?!\S)|\s+")
 _SPLIT_PRE = {_LLAMA3_RE: "llama-bpe", _QWEN2_RE: "qwen2"}
+# DeepSeek-V3's tokenizer.json splits three times before ByteLevel; llama.cpp's "deepseek-v3" runs the same three
+# regexes in the same order (LLAMA_VOCAB_PRE_TYPE_DEEPSEEK3_LLM in llama-vocab.cpp).
+_DEEPSEEK3_RES = (r"\p{N}{1,3}", "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+",
+                  ("[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+"
+                  "| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"))
+_MULTI_SPLIT_PRE = {_DEEPSEEK3_RES: "deepseek-v3"}
+
+# Normalizers that change nothing llama.cpp's BPE path would see: an empty Sequence (DeepSeek's tokenizer.json
+# carries one) or a Sequence of such.  Anything else (NFC, Lowercase, Replace, ...) changes the text before BPE.
+
+
+def _normalizer_changes_text(norm: dict | None) -> str | None:
+    """The name of the first normalizer in ``norm`` that would change tokenization, or None."""
+    if not norm:
+        return None
+    kind = norm.get("type")
+    if kind == "Sequence":
+        for sub in norm.get("normalizers") or []:
+            name = _normalizer_changes_text(sub)
+            if name:
+                return name
+        return None
+    return kind or "unknown"
 
 # gguf TokenType values (kept literal so this module does not import gguf at import time)
 NORMAL, CONTROL, USER_DEFINED, UNUSED = 1, 3, 4, 5
@@ -41,9 +64,11 @@ class Vocab:
 
 def choose_pre_tokenizer(tj: dict) -> str:
     """llama.cpp ``tokenizer.ggml.pre`` name for a tokenizer.json, or :class:`UsageError` if none matches."""
-    if tj.get("normalizer") not in (None, {}):
-        raise UsageError("tokenizer.json has a normalizer; llama.cpp's BPE path cannot reproduce it",
-                         hint="train the tokenizer without a normalizer (byte-level BPE)")
+    changing = _normalizer_changes_text(tj.get("normalizer"))
+    if changing:
+        raise UsageError(f"tokenizer.json has a {changing} normalizer; llama.cpp's BPE path does not apply it, "
+                         "so the GGUF would tokenize differently",
+                         hint="use the tokenizer without that normalizer (byte-level BPE)")
     pre = tj.get("pre_tokenizer") or {}
     parts = pre.get("pretokenizers", []) if pre.get("type") == "Sequence" else [pre]
     kinds = [p.get("type") for p in parts]
@@ -54,6 +79,12 @@ def choose_pre_tokenizer(tj: dict) -> str:
         pattern = (parts[0].get("pattern") or {}).get("Regex")
         if pattern in _SPLIT_PRE and parts[0].get("behavior") == "Isolated":
             return _SPLIT_PRE[pattern]
+    if len(kinds) > 2 and kinds[-1] == "ByteLevel" and set(kinds[:-1]) == {"Split"} \
+            and not parts[-1].get("use_regex", True) and not parts[-1].get("add_prefix_space", False) \
+            and all(p.get("behavior") == "Isolated" and not p.get("invert") for p in parts[:-1]):
+        patterns = tuple((p.get("pattern") or {}).get("Regex") for p in parts[:-1])
+        if patterns in _MULTI_SPLIT_PRE:
+            return _MULTI_SPLIT_PRE[patterns]
     raise UsageError(
         f"tokenizer pre-tokenizer {json.dumps(pre)[:200]} has no llama.cpp equivalent",
         hint="use a byte-level BPE tokenizer (ByteLevel pre-tokenizer, add_prefix_space=false)",

@@ -100,7 +100,7 @@ def _merge_lora(adapter_dir: Path, requested: str, version: str | None) -> Model
     """Merge a peft LoRA adapter into its base model; the merged copy lives in a scratch directory."""
     import torch
     from peft import PeftConfig, PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     pcfg = PeftConfig.from_pretrained(str(adapter_dir))
     base = Path(pcfg.base_model_name_or_path or "")
@@ -112,11 +112,29 @@ def _merge_lora(adapter_dir: Path, requested: str, version: str | None) -> Model
     model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     model.save_pretrained(scratch)
     tok_src = adapter_dir if (adapter_dir / "tokenizer.json").is_file() else base
-    AutoTokenizer.from_pretrained(str(tok_src)).save_pretrained(scratch)
+    copy_tokenizer_files(tok_src, scratch)
     del model
     log.info("merged LoRA adapter %s into %s", adapter_dir, base)
     return ModelSource(path=scratch, config=_read_config(scratch), requested=requested, version=version,
                        merged_from_lora=True, _scratch=scratch)
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+                   "vocab.json", "merges.txt", "added_tokens.json", "generation_config.json")
+
+
+def copy_tokenizer_files(src: Path, dst: Path) -> list[str]:
+    """Copy the tokenizer files the user brought, byte for byte.
+
+    Never ``save_pretrained`` a loaded tokenizer here: transformers may rebuild it as an architecture class
+    (e.g. ``Qwen2Tokenizer``, with a different pre-tokenizer regex and an NFC normalizer) and write *that*.
+    """
+    copied = []
+    for name in TOKENIZER_FILES:
+        if (src / name).is_file() and not (dst / name).exists():
+            shutil.copyfile(src / name, dst / name)
+            copied.append(name)
+    return copied
 
 
 class TensorReader:

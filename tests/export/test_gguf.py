@@ -54,11 +54,16 @@ def test_wrong_rope_layout_fails_parity(tiny_models, site, tmp_path, monkeypatch
     home, keys = site
     monkeypatch.setattr(gguf_writer, "_permute_rope", lambda w, n_head: w)
     with pytest.raises(IntegrityError) as ei:
-        export_gguf(str(tiny_models("llama")), "f32", home=home, signer=keys.signer, out_dir=tmp_path / "bad")
+        export_gguf(str(tiny_models("llama")), "f32", home=home, signer=keys.signer, out_dir=tmp_path / "bad",
+                    keep_failed=True)
     assert ei.value.exit_code == 3
     assert not (tmp_path / "bad" / "model.sig").exists()
     staged = tmp_path / ".bad.partial"
     assert json.loads((staged / "parity.json").read_text())["passed"] is False
+    # without --keep-failed nothing of the failed export is left behind
+    with pytest.raises(IntegrityError):
+        export_gguf(str(tiny_models("llama")), "f32", home=home, signer=keys.signer, out_dir=tmp_path / "bad2")
+    assert not (tmp_path / ".bad2.partial").exists() and not (tmp_path / "bad2" / "model.sig").exists()
 
 
 def test_q4_k_m_through_llama_cpp_quantizer(tiny_models, site, tmp_path):
@@ -133,3 +138,25 @@ def test_cli_export_gguf_json(tiny_models, site, site_passphrase_file, tmp_path,
     assert {"model.gguf", "manifest.json", "model.sig", "parity.json"} <= {f.name for f in out.iterdir()}
     v = cli("verify", str(out), "--json", home=home)
     assert v.returncode == 0, v.stderr
+
+
+def test_lora_merge_keeps_tokenizer_bytes(tiny_models, tmp_path):
+    """The merged copy carries the user's tokenizer files byte for byte (never re-saved by transformers)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from appliance._internal.hashing import sha256_file
+    from appliance.export.source import resolve_source
+
+    base = tiny_models("qwen2")
+    torch.manual_seed(4)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(str(base)),
+                           LoraConfig(r=4, target_modules=["q_proj"], init_lora_weights=False))
+    model.save_pretrained(tmp_path / "adapter")
+    src = resolve_source(str(tmp_path / "adapter"))
+    try:
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            assert sha256_file(src.path / name) == sha256_file(base / name), name
+    finally:
+        src.cleanup()

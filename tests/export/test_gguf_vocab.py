@@ -1,0 +1,85 @@
+"""The tokenizer embedded in GGUF tokenizes exactly like the HF tokenizer, on real tokenizers and hard strings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from appliance.errors import UsageError
+from appliance.export.gguf_vocab import choose_pre_tokenizer
+
+# Clinical text that stresses a pre-tokenizer: digits/decimals, units, vitals, Unicode names, CJK, emoji,
+# runs of spaces, tabs, newlines, special tokens.
+HARD = (
+    "BP 128/84 mmHg, HR 72 bpm, SpO2 97%, T 38.25 °C, wt 70.5kg",
+    "metformin 500mg BID; insulin 12.5 U q6h; Na+ 138 mmol/L; 1,234,567.89",
+    "José Müller-Ñúñez, Zoë O'Brien, Łukasz Żółć, François Dupré",
+    "患者主诉胸痛，血压120/80。カルテ確認済み。환자 상태 양호",
+    "pain 8/10 😣👍🏽 — ok…  «quoted» x² µg ½",
+    "    indented   runs    of     spaces\t\ttabs\t\n\n\nnewlines\r\n end  ",
+    "<｜begin▁of▁sentence｜>note<｜end▁of▁sentence｜>",
+    "",
+    "'s 're 've 'll I'M DON'T 00001 1e-3 -0.5 +12",
+)
+
+
+
+
+@pytest.mark.llamacpp
+def test_deepseek_real_tokenizer_identical_in_llama_cpp(deepseek_real, tmp_path):
+    """The real DeepSeek tokenizer (empty Sequence normalizer, three Split pre-tokenizers) is accepted, and
+    llama.cpp's tokenization of the exported GGUF equals the HF tokenizer's on every hard string."""
+    pytest.importorskip("llama_cpp")
+    import llama_cpp
+    from tokenizers import Tokenizer
+
+    from appliance.export.gguf_writer import write_gguf
+
+    cfg = json.loads((deepseek_real / "config.json").read_text())
+    out = tmp_path / "m.gguf"
+    write_gguf(deepseek_real, out, "f16", cfg)
+    hf = Tokenizer.from_file(str(deepseek_real / "tokenizer.json"))
+    llm = llama_cpp.Llama(model_path=str(out), vocab_only=True, verbose=False)
+    try:
+        for text in HARD:
+            want = hf.encode(text, add_special_tokens=False).ids
+            got = list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+            assert got == want, (text, got[:20], want[:20])
+    finally:
+        llm.close()
+
+
+def _tj(normalizer):
+    return {"normalizer": normalizer,
+            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}}
+
+
+def test_noop_normalizers_accepted():
+    assert choose_pre_tokenizer(_tj(None)) == "gpt-2"
+    assert choose_pre_tokenizer(_tj({"type": "Sequence", "normalizers": []})) == "gpt-2"
+    assert choose_pre_tokenizer(_tj({"type": "Sequence", "normalizers": [{"type": "Sequence",
+                                                                          "normalizers": []}]})) == "gpt-2"
+
+
+@pytest.mark.parametrize("kind", ["NFC", "Lowercase", "Replace"])
+def test_changing_normalizer_refused_by_name(kind):
+    with pytest.raises(UsageError, match=kind):
+        choose_pre_tokenizer(_tj({"type": "Sequence", "normalizers": [{"type": kind}]}))
+
+
+
+@pytest.mark.llamacpp
+@pytest.mark.parametrize("qtype", ["f16", "q8_0", "q4_k_m"])
+def test_deepseek_real_tokenizer_exports_with_parity(deepseek_real, site, tmp_path, qtype):
+    """The whole export of a DeepseekV3 carrying the real tokenizer: signed, parity (tokenization included) passed."""
+    pytest.importorskip("llama_cpp")
+    from appliance.export import export_gguf
+
+    home, keys = site
+    m = export_gguf(str(deepseek_real), qtype, home=home, signer=keys.signer, out_dir=tmp_path / qtype)
+    parity = json.loads((tmp_path / qtype / "parity.json").read_text())
+    assert parity["passed"] and parity["tokenization_identical"], parity["failures"]
+    assert m["gguf"]["arch"] == "deepseek2" and (tmp_path / qtype / "model.sig").is_file()
+    if qtype != "f16":
+        assert {"kld_mean", "kld_p99", "top1_agreement_confident"} <= set(parity)
