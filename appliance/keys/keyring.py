@@ -5,8 +5,12 @@ Design
   passphrase slots (Argon2id, parameters calibrated at init, bounds enforced on read) and one recovery slot
   (a 256-bit recovery key shown once; HKDF suffices since it has full entropy).  Any slot unlocks.
 - The master key wraps the vault key-encryption keys (KEKs, by id, so `vault rotate-key` can re-wrap) and the
-  EC P-256 site signing key (``keys/signing.key.enc``; public half in clear in ``keys/signing.pub.pem``;
-  retired public keys under ``keys/retired/`` stay valid for verification).
+  EC P-256 site signing key (``keys/signing.key.enc``; public half in clear in ``keys/signing.pub.pem``).
+- One trust store: the keyring records every site signing key it ever held (current and retired) with its
+  public PEM and validity period; :func:`trust_store` trusts those and nothing else.  A ``*.pub.pem`` file
+  dropped under ``keys/`` is ignored (and listed, so `keys show` / `doctor` can report it).  Without the
+  passphrase the MAC cannot be checked; the audit anchor outside the home carries the same key list, so an
+  edited keyring is caught there (see :mod:`appliance.audit.anchor`).
 - The whole keyring document is MACed with a key derived from the master key, so an edit to any field
   (a swapped KEK id, a lowered KDF cost, a removed slot) is detected at unlock, not silently honoured.
 - Every wrap carries associated data naming what it wraps, so blobs cannot be moved between fields.
@@ -247,7 +251,8 @@ def init_home(home: Home, passphrase: bytes, *, kdf_target_ms: int = 500, site_n
                 kek_id: {"created": _now(), "wrapped": crypto.b64e(crypto.wrap(master, kek, _kek_aad(kek_id)))}
             },
             "vault_kek_current": kek_id,
-            "signing": {"current": key_id, "created": _now(), "retired": []},
+            "signing": {"current": key_id, "created": _now(), "retired": [],
+                        "public_pem": crypto.public_pem(signing).decode("ascii")},
         }
         _write_doc(home, doc, master)
     return InitResult(
@@ -312,7 +317,7 @@ def _unlock_doc(home: Home, doc: dict, master: bytes, slot_id: str) -> UnlockedK
         name = load_site_config(home.config_path).site.name
     except Exception:  # noqa: BLE001 -- an unreadable config must not block unlocking; config check reports it
         name = "appliance"
-    return UnlockedKeys(
+    unlocked = UnlockedKeys(
         home=home,
         master_key=master,
         slot_id=slot_id,
@@ -320,6 +325,11 @@ def _unlock_doc(home: Home, doc: dict, master: bytes, slot_id: str) -> UnlockedK
         vault_keks=keks,
         signer=Signer(signing, name=f"appliance/{name}"),
     )
+    from appliance import audit
+    from appliance.keys.trust import trusted_records
+
+    audit.attach(home, unlocked.signer, trusted_records(home, doc))  # the command ends with a signed checkpoint
+    return unlocked
 
 
 def _audit(home: Home, action: str, obj: dict, outcome: str = "ok", signer=None) -> None:
@@ -372,8 +382,16 @@ def describe(home: Home) -> dict:
         "vault_kek_current": doc["vault_kek_current"],
         "vault_keks": sorted(doc["vault_keks"]),
         "signing_key": doc["signing"]["current"],
-        "retired_signing_keys": list(doc["signing"].get("retired", [])),
+        "retired_signing_keys": [{k: v for k, v in r.items() if k != "public_pem"}
+                                 for r in doc["signing"].get("retired", []) if isinstance(r, dict)],
+        "ignored_key_files": _ignored_key_files(home),
     }
+
+
+def _ignored_key_files(home: Home) -> list[str]:
+    from appliance.keys.trust import trust_store
+
+    return trust_store(home).ignored
 
 
 def add_passphrase(keys: UnlockedKeys, new_passphrase: bytes, *, kdf_target_ms: int = 500) -> str:
@@ -425,10 +443,17 @@ def rotate_signing_key(keys: UnlockedKeys) -> dict:
         doc["signing"] = {
             "current": new_id,
             "created": _now(),
-            "retired": list(doc["signing"].get("retired", [])) + [{"key_id": old.key_id, "retired": _now()}],
+            "public_pem": crypto.public_pem(new).decode("ascii"),
+            "retired": list(doc["signing"].get("retired", [])) + [{
+                "key_id": old.key_id, "created": doc["signing"].get("created"), "retired": _now(),
+                "public_pem": old.public_pem.decode("ascii")}],
         }
         _write_doc(home, doc, keys.master_key)
     keys.signer = Signer(new, name=old.name)
+    from appliance import audit
+    from appliance.keys.trust import trusted_records
+
+    audit.attach(home, keys.signer, trusted_records(home, doc))
     _audit(home, "keys.signing.rotate", {"old": old.key_id, "new": new_id}, signer=keys.signer)
     return {"old": old.key_id, "new": new_id}
 
@@ -463,12 +488,18 @@ def retire_vault_kek(keys: UnlockedKeys, kek_id: str) -> None:
     keys.vault_keks.pop(kek_id, None)
 
 
+def read_document(home: Home) -> dict:
+    """The parsed keyring document (its MAC is not checked here: see :func:`mac_matches`)."""
+    return _read_doc(home)
+
+
+def mac_matches(doc: dict, master: bytes) -> bool:
+    return hmac.compare_digest(str(doc.get("mac", "")), _mac(doc, master))
+
+
 def public_keys(home: Home) -> dict[str, Any]:
-    """Every site public key that may have signed something here: current and retired, by key id."""
-    out: dict[str, Any] = {}
-    paths = [home.signing_pub_path] + sorted(home.retired_keys_dir.glob("*.pub.pem"))
-    for p in paths:
-        if p.is_file():
-            pub = crypto.load_public_pem(p.read_bytes())
-            out[crypto.fingerprint(pub)] = pub
-    return out
+    """Every site public key that may have signed something here (current and retired), by key id: only the
+    keys the keyring records; a ``*.pub.pem`` dropped under ``keys/`` is not trusted."""
+    from appliance.keys.trust import trust_store
+
+    return dict(trust_store(home).keys)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from appliance.keys import public_keys
+
 from appliance.audit import verify
 from appliance.audit.checkpoint import list_checkpoints, parse
 from appliance.audit.log import entry_leaf
@@ -81,7 +83,7 @@ def test_four_processes_append_2000_entries(fast_home, tmp_path):
     switches = sum(a["pid"] != b["pid"] for a, b in itertools.pairwise(entries))
     assert switches > 20, "appends did not interleave; the test did not exercise concurrency"
 
-    report = verify(home)  # chain, seq, every checkpoint's signature and root
+    report = verify(home, public_keys=public_keys(home))  # chain, seq, every checkpoint's signature and root
     assert report.entries == 2000
     assert report.root == MerkleTree([entry_leaf(e) for e in entries]).root.hex()
     cps = list_checkpoints(home.checkpoints_dir)
