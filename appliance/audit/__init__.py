@@ -27,6 +27,7 @@ __all__ = [
     "FORMATS",
     "ExportFormat",
     "VerifyReport",
+    "anchor_status",
     "attach",
     "checkpoint",
     "export",
@@ -96,6 +97,13 @@ def attach(home: Home, signer: Any, trusted: list[dict]) -> None:
     if not _attached:
         atexit.register(_seal_at_exit)
     _attached[str(home.root)] = (home, signer, list(trusted))
+
+
+def anchor_status(home: Home) -> tuple[Path, bool]:
+    """The directory the anchor is written to and whether this process may write it."""
+    from appliance.audit import anchor
+
+    return anchor.writable(home)
 
 
 def seal(home: Home) -> dict | None:
