@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from appliance.keys import public_keys
 from appliance.audit import checkpoint, read_entries, record, verify
 from appliance.audit.checkpoint import list_checkpoints
+from appliance.keys import public_keys
 
 
 def test_note_show_tail(cli, home, passphrase_file):

@@ -7,12 +7,11 @@ import json
 
 import pytest
 
-from appliance.keys import public_keys
-
 from appliance._internal import crypto
 from appliance.audit import FORMATS, export, read_entries, record, verify, verify_export
 from appliance.audit.log import entry_hash
 from appliance.errors import IntegrityError, UsageError
+from appliance.keys import public_keys
 
 NASTY = 'review done | a=b \\ c\nsecond line "quoted", comma'
 

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from appliance.keys import public_keys
-
 from appliance.audit import verify
 from appliance.audit.checkpoint import list_checkpoints, parse
 from appliance.audit.log import entry_leaf
 from appliance.audit.merkle import MerkleTree
 from appliance.home import Home
+from appliance.keys import public_keys
 
 PASSPHRASE = b"concurrent appends"
 

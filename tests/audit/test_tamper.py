@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from appliance.keys import public_keys
-
 from appliance.audit import checkpoint, export, record, verify
 from appliance.audit.log import entry_hash
 from appliance.errors import IntegrityError
+from appliance.keys import public_keys
 
 
 @pytest.fixture

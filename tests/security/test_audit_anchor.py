@@ -14,7 +14,7 @@ def _verify(home, *extra):
 
 
 def test_unlocked_command_ends_with_anchored_checkpoint(site, anchor_dir):
-    home, pw = site
+    home, _pw = site
     n = len(home.audit_log_path.read_text().splitlines())
     sizes = sorted(int(p.stem) for p in home.checkpoints_dir.glob("*.note"))
     assert sizes[-1] == n  # the newest signed checkpoint covers the whole log, no export needed
