@@ -6,6 +6,12 @@ the record's wrapped data key and its KEK id, MinHash signatures and LSH band ke
 :mod:`appliance.curate.minhash`), and the state (``active`` / ``shredded``).  ``secure_delete`` is on, so a
 shredded record's wrapped key is overwritten in the database pages, and shred checkpoints the WAL so no
 copy lingers in the log.
+
+Integrity: every vault write ends by sealing the protected columns of each batch and record row (ids,
+source, batch, times, sizes, content hashes, scrub counts, state, shred time) with :mod:`appliance.audit.state`:
+a manifest beside the catalog whose hash is signed into the audit log.  :func:`check_state` needs only the
+site's public keys and names each row edited, deleted or added behind the log's back, or a deleted catalog.
+Wrapped keys and KEK ids are left out: AEAD with associated data already binds them to the record.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 SCHEMA_VERSION = 1
 
@@ -105,3 +112,35 @@ class transaction:
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
+
+
+STATE_NAME = "vault"
+_RECORD_COLS = ("id", "source", "batch_id", "ingested_at", "sha256", "raw_hash", "n_chars", "n_bytes",
+                "sealed_bytes", "scrub_counts", "state", "shredded_at")
+_BATCH_COLS = ("id", "ingest_id", "source", "created_at", "n_records", "scrub_counts", "dropped")
+
+
+def protected_rows(conn: sqlite3.Connection) -> dict[str, str]:
+    """``{"record:<id>" | "batch:<id>": digest}`` over the columns that must not change behind the log."""
+    from appliance.audit.state import row_digest
+
+    out = {}
+    for table, cols in (("records", _RECORD_COLS), ("batches", _BATCH_COLS)):
+        for r in conn.execute(f"SELECT {', '.join(cols)} FROM {table}"):
+            out[f"{table[:-1] if table == 'records' else 'batch'}:{r[0]}"] = row_digest(list(r))
+    return out
+
+
+def seal_state(home, conn: sqlite3.Connection, signer: Any) -> dict:
+    """Sign the catalog's current rows into the audit log (the caller holds the vault write lock)."""
+    from appliance.audit.state import seal
+
+    return seal(home, STATE_NAME, protected_rows(conn), home.catalog_state_path, signer)
+
+
+def check_state(home, conn: sqlite3.Connection | None, public_keys: dict) -> dict:
+    """Compare the catalog (None: the file is missing) with its last signed state; see ``audit.state.check``."""
+    from appliance.audit.state import check
+
+    rows = protected_rows(conn) if conn is not None else None
+    return check(home, STATE_NAME, rows, home.catalog_state_path, "vault/catalog.sqlite", public_keys)
