@@ -29,6 +29,7 @@ __all__ = [
     "VerifyReport",
     "anchor_status",
     "attach",
+    "attached_signer",
     "checkpoint",
     "export",
     "read_entries",
@@ -104,6 +105,12 @@ def anchor_status(home: Home) -> tuple[Path, bool]:
     from appliance.audit import anchor
 
     return anchor.writable(home)
+
+
+def attached_signer(home: Home) -> Any:
+    """The signer unlocked earlier in this process for ``home`` (see :func:`attach`), or None."""
+    hit = _attached.get(str(home.root))
+    return hit[1] if hit else None
 
 
 def seal(home: Home) -> dict | None:

@@ -43,9 +43,12 @@ def _actor() -> str:
 
 
 def _audit(home: Home, action: str, obj: dict, keys=None, outcome: str = "ok") -> None:
-    from appliance.audit import record
+    """Record the decision, then seal the registry's rows (signed ``models.state``) with the unlocked key."""
+    from appliance import audit
 
-    record(home, action, obj, outcome=outcome, signer=getattr(keys, "signer", None))
+    signer = getattr(keys, "signer", None) or audit.attached_signer(home)
+    audit.record(home, action, obj, outcome=outcome, signer=signer)
+    db.seal_state(home, signer)
 
 
 def _lock(home: Home):
@@ -319,9 +322,14 @@ def data_manifest(home: Home, version: str) -> dict | None:
 
 
 def verify_version(home: Home, version: str) -> dict:
-    """Verify a version's files against its signed manifest and the registry's pin; raises IntegrityError."""
+    """Verify the registry against its signed state, then a version's files against its signed manifest and
+    the registry's pin; raises IntegrityError naming what was changed."""
     from appliance.keys import public_keys
 
+    state = db.check_state(home, public_keys(home))
+    if state["status"] == "tampered":
+        raise IntegrityError("the model registry was changed behind the audit log's back", details=state["problems"],
+                             hint="restore models/ from backup and keep this copy as evidence; appliance audit verify")
     v = resolve_name(home, version)
     conn = db.connect(home)
     try:
