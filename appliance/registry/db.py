@@ -174,3 +174,17 @@ def check_state(home: Home, public_keys: dict) -> dict:
         finally:
             conn.close()
     return check(home, STATE_NAME, rows, home.registry_state_path, "models/registry.sqlite", public_keys)
+
+
+def guard_state(home: Home) -> None:
+    """Refuse to change a registry that was edited behind the log's back (sealing it would launder the edit)."""
+    from appliance.errors import IntegrityError
+    from appliance.keys import public_keys
+
+    if not home.initialized:
+        return
+    state = check_state(home, public_keys(home))
+    if state["status"] == "tampered":
+        raise IntegrityError("the model registry was changed behind the audit log's back; refusing to change it "
+                             "further", details=state["problems"],
+                             hint="appliance models verify VERSION; restore models/ from backup")

@@ -149,6 +149,7 @@ def flag_shredded(home: Home, record_ids: Iterable[str], keys=None) -> dict:
     ids = sorted(set(record_ids))
     if not ids or not home.registry_path.exists():
         return {"direct": [], "inherited": []}
+    db.guard_state(home)  # deleted lineage rows must not make a shred flag nothing, silently
     conn = db.connect(home)
     try:
         with db.transaction(conn):

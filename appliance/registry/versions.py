@@ -92,6 +92,7 @@ def _register(home: Home, keys, src: Path, *, kind: str, parent: str | None, bas
         from appliance.errors import Locked
 
         raise Locked("registering a model needs the site signing key", hint="unlock with --passphrase-file FILE")
+    db.guard_state(home)
     digest = files.source_digest(src)
     conn = db.connect(home)
     try:
@@ -348,6 +349,7 @@ def verify_version(home: Home, version: str) -> dict:
 
 def set_status(home: Home, version: str, status: str, reasons: list[str] | None = None, keys=None) -> None:
     """Mark a version ``accepted`` / ``rejected`` (with the gate's reasons) / ``candidate``."""
+    db.guard_state(home)
     v = resolve_name(home, version)
     conn = db.connect(home)
     try:
@@ -386,6 +388,7 @@ def _set_champion(conn: sqlite3.Connection, version: str, action: str, reason: s
 
 def promote(home: Home, version: str, keys=None, *, force: bool = False, reason: str | None = None) -> dict:
     """Make ``version`` the champion (atomically, with history).  A rejected version needs ``force``."""
+    db.guard_state(home)
     v = resolve_name(home, version)
     info = get(home, v)
     if info["status"] == "rejected" and not force:
@@ -408,6 +411,7 @@ def promote(home: Home, version: str, keys=None, *, force: bool = False, reason:
 
 def rollback(home: Home, keys=None, *, to: str | None = None) -> dict:
     """Restore the champion that the current one replaced (or ``to``); refused when there is none."""
+    db.guard_state(home)
     conn = db.connect(home)
     try:
         with db.transaction(conn):

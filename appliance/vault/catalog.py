@@ -144,3 +144,17 @@ def check_state(home, conn: sqlite3.Connection | None, public_keys: dict) -> dic
 
     rows = protected_rows(conn) if conn is not None else None
     return check(home, STATE_NAME, rows, home.catalog_state_path, "vault/catalog.sqlite", public_keys)
+
+
+def record_mismatch(home, conn: sqlite3.Connection, keys) -> dict:
+    """Before a write: if the catalog differs from its signed state, say so in the log (signed at the next
+    checkpoint) so that the seal after this write cannot launder the edit.  A write is not refused: rows a
+    killed ingest or shred committed before its seal are legitimate, and the entry lists them for review."""
+    from appliance.audit import record
+    from appliance.keys import trust_store
+
+    st = check_state(home, conn, trust_store(home, keys).keys)
+    if st["status"] == "tampered":
+        record(home, "vault.state.mismatch", {"problems": st["problems"][:50], "count": len(st["problems"])},
+               outcome="integrity_error", signer=keys.signer)
+    return st

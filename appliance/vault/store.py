@@ -177,6 +177,7 @@ class Vault:
         """Hold the vault write lock and start from a swept object store."""
         with file_lock(self.lock_path):
             self.sweep()
+            _cat.record_mismatch(self.home, self.conn, self.keys)
             try:
                 yield
             finally:  # committed rows are real even when the command failed later: seal what is there

@@ -87,3 +87,14 @@ def test_edited_manifest_and_replayed_state_entry(vault_site):
     record(home, "vault.state", old["object"])
     p = _verify(home, pw)
     assert p.returncode == 3 and "replayed" in p.stderr
+
+
+def test_a_later_write_does_not_launder_an_edit(vault_site, tmp_path):
+    home, pw, ids = vault_site
+    _sql(home, "UPDATE records SET source = 'clinic-b' WHERE id = ?", ids[4])
+    src = tmp_path / "more.jsonl"
+    src.write_text(json.dumps({"text": "Follow up visit, wound healing well, sutures out next week."}) + "\n")
+    run_cli("vault", "ingest", str(src), "--source", "clinic-a", "--passphrase-file", str(pw), home=home, check=True)
+    p = run_cli("audit", "show", "--action", "vault.state.mismatch", "--json", home=home, check=True)
+    (entry,) = json.loads(p.stdout)
+    assert entry["outcome"] == "integrity_error" and f"row record:{ids[4]} was edited" in entry["object"]["problems"][0]

@@ -101,3 +101,14 @@ def test_champion_weights_replaced_and_resigned_with_a_planted_key(models_site):
     _sql(home, "UPDATE versions SET manifest_sha256 = ? WHERE version = ?", sha, v1)
     p = _verify(home, v1)
     assert p.returncode == 3, p.stdout + p.stderr
+
+
+def test_shred_after_lineage_rows_deleted_is_not_silent(models_site):
+    from appliance.errors import IntegrityError
+
+    home, _pw, _base, v1 = models_site
+    _sql(home, "DELETE FROM manifest_records WHERE version = ?", v1)
+    with pytest.raises(IntegrityError, match="behind the audit log"):
+        registry.flag_shredded(home, ["a1"])  # what the vault's shred hook calls
+    p = run_cli("models", "promote", v1, "--passphrase-file", str(_pw), home=home)
+    assert p.returncode == 3 and f"manifest_records:{v1}/a1 was deleted" in p.stderr
