@@ -31,6 +31,7 @@ from appliance._internal import crypto
 from appliance._internal.atomic import atomic_write
 from appliance._internal.hashing import canonical_json
 from appliance._internal.locks import file_lock
+from appliance.audit import attach, record
 from appliance.errors import IntegrityError, Locked, NotInitialized, UsageError
 from appliance.home import Home
 
@@ -325,17 +326,10 @@ def _unlock_doc(home: Home, doc: dict, master: bytes, slot_id: str) -> UnlockedK
         vault_keks=keks,
         signer=Signer(signing, name=f"appliance/{name}"),
     )
-    from appliance import audit
     from appliance.keys.trust import trusted_records
 
-    audit.attach(home, unlocked.signer, trusted_records(home, doc))  # the command ends with a signed checkpoint
+    attach(home, unlocked.signer, trusted_records(home, doc))  # the command ends with a signed checkpoint
     return unlocked
-
-
-def _audit(home: Home, action: str, obj: dict, outcome: str = "ok", signer=None) -> None:
-    from appliance.audit import record
-
-    record(home, action, obj, outcome=outcome, signer=signer)
 
 
 def unlock_home(home: Home, passphrase: bytes, *, audit: bool = True) -> UnlockedKeys:
@@ -346,11 +340,11 @@ def unlock_home(home: Home, passphrase: bytes, *, audit: bool = True) -> Unlocke
         master, slot_id = _open_master(doc, passphrase, recovery=False)
     except Locked:
         if audit:
-            _audit(home, "keys.unlock", {"method": "passphrase"}, outcome="refused")
+            record(home, "keys.unlock", {"method": "passphrase"}, outcome="refused")
         raise
     keys = _unlock_doc(home, doc, master, slot_id)
     if audit:
-        _audit(home, "keys.unlock", {"slot": slot_id}, signer=keys.signer)
+        record(home, "keys.unlock", {"slot": slot_id}, signer=keys.signer)
     return keys
 
 
@@ -361,10 +355,10 @@ def unlock_with_recovery(home: Home, recovery_key_text: str) -> UnlockedKeys:
     try:
         master, slot_id = _open_master(doc, parse_recovery_key(recovery_key_text), recovery=True)
     except Locked:
-        _audit(home, "keys.unlock", {"method": "recovery"}, outcome="refused")
+        record(home, "keys.unlock", {"method": "recovery"}, outcome="refused")
         raise
     keys = _unlock_doc(home, doc, master, slot_id)
-    _audit(home, "keys.unlock", {"slot": slot_id}, signer=keys.signer)
+    record(home, "keys.unlock", {"slot": slot_id}, signer=keys.signer)
     return keys
 
 
@@ -408,7 +402,7 @@ def add_passphrase(keys: UnlockedKeys, new_passphrase: bytes, *, kdf_target_ms: 
         slot_id = f"passphrase-{n}"
         doc["slots"].append(_passphrase_slot(slot_id, new_passphrase, keys.master_key, kdf_target_ms))
         _write_doc(home, doc, keys.master_key)
-    _audit(home, "keys.slot.add", {"slot": slot_id}, signer=keys.signer)
+    record(home, "keys.slot.add", {"slot": slot_id}, signer=keys.signer)
     return slot_id
 
 
@@ -428,7 +422,7 @@ def remove_slot(keys: UnlockedKeys, slot_id: str) -> None:
             )
         doc["slots"] = [s for s in doc["slots"] if s["id"] != slot_id]
         _write_doc(home, doc, keys.master_key)
-    _audit(home, "keys.slot.remove", {"slot": slot_id}, signer=keys.signer)
+    record(home, "keys.slot.remove", {"slot": slot_id}, signer=keys.signer)
 
 
 def rotate_signing_key(keys: UnlockedKeys) -> dict:
@@ -450,11 +444,10 @@ def rotate_signing_key(keys: UnlockedKeys) -> dict:
         }
         _write_doc(home, doc, keys.master_key)
     keys.signer = Signer(new, name=old.name)
-    from appliance import audit
     from appliance.keys.trust import trusted_records
 
-    audit.attach(home, keys.signer, trusted_records(home, doc))
-    _audit(home, "keys.signing.rotate", {"old": old.key_id, "new": new_id}, signer=keys.signer)
+    attach(home, keys.signer, trusted_records(home, doc))
+    record(home, "keys.signing.rotate", {"old": old.key_id, "new": new_id}, signer=keys.signer)
     return {"old": old.key_id, "new": new_id}
 
 

@@ -188,3 +188,13 @@ def guard_state(home: Home) -> None:
         raise IntegrityError("the model registry was changed behind the audit log's back; refusing to change it "
                              "further", details=state["problems"],
                              hint="appliance models verify VERSION; restore models/ from backup")
+
+
+def record(home: Home, action: str, obj: dict, keys=None, outcome: str = "ok") -> None:
+    """``audit.record`` the decision, then seal the registry's rows (signed ``models.state``) with the unlocked
+    key (``keys``, else the one unlocked earlier in this process)."""
+    from appliance import audit
+
+    signer = getattr(keys, "signer", None) or audit.attached_signer(home)
+    audit.record(home, action, obj, outcome=outcome, signer=signer)
+    seal_state(home, signer)

@@ -18,7 +18,7 @@ from typing import Any
 
 from appliance.home import Home
 from appliance.registry import db
-from appliance.registry.versions import _audit, get, resolve_name
+from appliance.registry.versions import get, resolve_name
 
 
 def _now() -> str:
@@ -177,7 +177,7 @@ def flag_shredded(home: Home, record_ids: Iterable[str], keys=None) -> dict:
         conn.close()
     result = {"direct": sorted(hits), "inherited": inherited}
     if hits or inherited:
-        _audit(home, "models.flag", {"flag": "trained_on_shredded", "versions": sorted(hits),
+        db.record(home, "models.flag", {"flag": "trained_on_shredded", "versions": sorted(hits),
                                      "inherited": inherited, "records": len(ids)}, keys)
     return result
 

@@ -42,15 +42,6 @@ def _actor() -> str:
     return current_actor()
 
 
-def _audit(home: Home, action: str, obj: dict, keys=None, outcome: str = "ok") -> None:
-    """Record the decision, then seal the registry's rows (signed ``models.state``) with the unlocked key."""
-    from appliance import audit
-
-    signer = getattr(keys, "signer", None) or audit.attached_signer(home)
-    audit.record(home, action, obj, outcome=outcome, signer=signer)
-    db.seal_state(home, signer)
-
-
 def _lock(home: Home):
     home.models_dir.mkdir(parents=True, exist_ok=True)
     return file_lock(home.models_dir / ".lock")
@@ -145,7 +136,7 @@ def _register(home: Home, keys, src: Path, *, kind: str, parent: str | None, bas
     finally:
         conn.close()
     counts = (data_manifest or {}).get("counts", {})
-    _audit(home, "models.register", {"version": version, "kind": kind, "parent": parent, "base_model": base_model,
+    db.record(home, "models.register", {"version": version, "kind": kind, "parent": parent, "base_model": base_model,
                                       "run": run_name, "manifest_sha256": manifest_sha,
                                       "data_manifest_sha256": (data_manifest or {}).get("sha256"),
                                       "train_records": counts.get("train"), "heldout_records": counts.get("heldout")},
@@ -358,7 +349,7 @@ def set_status(home: Home, version: str, status: str, reasons: list[str] | None 
                          (status, json.dumps(reasons or []), v))
     finally:
         conn.close()
-    _audit(home, f"models.{'reject' if status == 'rejected' else 'status'}",
+    db.record(home, f"models.{'reject' if status == 'rejected' else 'status'}",
            {"version": v, "status": status, "reasons": len(reasons or [])}, keys)
 
 
@@ -392,7 +383,7 @@ def promote(home: Home, version: str, keys=None, *, force: bool = False, reason:
     v = resolve_name(home, version)
     info = get(home, v)
     if info["status"] == "rejected" and not force:
-        _audit(home, "models.promote", {"version": v, "refused": "rejected"}, keys, outcome="refused")
+        db.record(home, "models.promote", {"version": v, "refused": "rejected"}, keys, outcome="refused")
         raise PolicyRefused(f"{v} was rejected by the evaluation gate",
                             hint=f"see `appliance models show {v}`; `appliance models promote {v} --force` overrides",
                             details=info["status_reasons"])
@@ -405,7 +396,7 @@ def promote(home: Home, version: str, keys=None, *, force: bool = False, reason:
                 conn.execute("UPDATE versions SET status='accepted' WHERE version=?", (v,))
     finally:
         conn.close()
-    _audit(home, "models.promote", {"version": v, "previous": previous, "forced": force}, keys)
+    db.record(home, "models.promote", {"version": v, "previous": previous, "forced": force}, keys)
     return {"champion": v, "previous": previous}
 
 
@@ -439,7 +430,7 @@ def rollback(home: Home, keys=None, *, to: str | None = None) -> dict:
             _set_champion(conn, target, "rollback", f"rolled back from {cur['version']}")
     finally:
         conn.close()
-    _audit(home, "models.rollback", {"version": target, "previous": cur["version"]}, keys)
+    db.record(home, "models.rollback", {"version": target, "previous": cur["version"]}, keys)
     return {"champion": target, "previous": cur["version"]}
 
 
