@@ -220,3 +220,18 @@ def tainted_versions(home: Home) -> set[str]:
             "SELECT DISTINCT version FROM flags WHERE flag IN ('trained_on_shredded', 'inherits_shredded')")}
     finally:
         conn.close()
+
+
+def training_records(home: Home) -> list[tuple[str, str]]:
+    """``(version, record_id)`` for every training record of every version (read-only; empty without a registry)."""
+    if not home.registry_path.is_file():
+        return []
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{home.registry_path}?mode=ro", uri=True, timeout=30)
+    try:
+        return [(v, r) for v, r in conn.execute("SELECT version, record_id FROM manifest_records WHERE split='train'")]
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()

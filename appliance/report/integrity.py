@@ -20,9 +20,11 @@ def _verify(home: Home) -> dict[str, Any]:
         from appliance.audit.verify import verify
     except ImportError:
         return {"ok": None, "error": "the audit verifier is not part of this build"}
+    from appliance.audit import seal
     from appliance.keys import trust_store
 
     try:
+        seal(home)  # with keys unlocked in this process, anchor the log first (a no-op otherwise)
         store = trust_store(home)
         rep = verify(home, public_keys=store.keys, validity=store.validity)
     except ApplianceError as e:

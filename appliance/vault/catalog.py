@@ -158,3 +158,48 @@ def record_mismatch(home, conn: sqlite3.Connection, keys) -> dict:
         record(home, "vault.state.mismatch", {"problems": st["problems"][:50], "count": len(st["problems"])},
                outcome="integrity_error", signer=keys.signer)
     return st
+
+
+# -- keyless read functions (metadata only; what the compliance report reads) ------------------------------
+
+
+def read_summary(path: Path) -> dict | None:
+    """Per-source counts by state, every batch, shred groups and shred times; None without a catalog.
+
+    Opens the catalog read-only; needs no key and never touches record text.
+    """
+    if not Path(path).is_file():
+        return None
+    conn = connect(Path(path), readonly=True)
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"records", "batches"} <= names:
+            return None
+        sources: dict[str, dict[str, int]] = {}
+        for r in conn.execute("SELECT source, state, COUNT(*) AS n FROM records GROUP BY source, state"):
+            sources.setdefault(r["source"], {"active": 0, "shredded": 0})[r["state"]] = r["n"]
+        batches = [{"batch": b["id"], "ingest_id": b["ingest_id"], "source": b["source"],
+                    "created_at": b["created_at"], "records": b["n_records"],
+                    "phi_found": json.loads(b["scrub_counts"] or "{}"), "dropped": json.loads(b["dropped"] or "{}")}
+                   for b in conn.execute("SELECT id, ingest_id, source, created_at, n_records, scrub_counts, dropped "
+                                         "FROM batches ORDER BY created_at, id")]
+        groups = [dict(r) for r in conn.execute(
+            "SELECT source, batch_id, COUNT(*) AS n, MIN(shredded_at) AS first, MAX(shredded_at) AS last FROM records "
+            "WHERE state='shredded' GROUP BY source, batch_id ORDER BY first")]
+        times = [r[0] for r in conn.execute("SELECT shredded_at FROM records WHERE state='shredded'")]
+    finally:
+        conn.close()
+    return {"sources": sources, "batches": batches, "shredded_groups": groups, "shredded_times": times}
+
+
+def shredded_ids(path: Path) -> set[str]:
+    """Ids of every shredded record (tombstones); empty without a catalog."""
+    if not Path(path).is_file():
+        return set()
+    conn = connect(Path(path), readonly=True)
+    try:
+        return {r[0] for r in conn.execute("SELECT id FROM records WHERE state='shredded'")}
+    except sqlite3.Error:
+        return set()
+    finally:
+        conn.close()
