@@ -58,6 +58,7 @@ class SiteSection(Strict):
 class AuditSection(Strict):
     checkpoint_every: int = Field(default=100, ge=1, le=1_000_000)
     origin: str | None = None  # signed-note origin line; defaults to "appliance/<site.name>"
+    anchor_dir: str | None = None  # where the newest signed tree head is mirrored (default /etc/appliance/anchor)
 
 
 class KeysSection(Strict):

@@ -181,10 +181,32 @@ def serving(home: Home) -> dict:
     return {"status": "ok", "listening": st, "detail": where}
 
 
+def trust(home: Home) -> dict:
+    """Key files under keys/ that the keyring does not record (ignored for trust, but worth a look)."""
+    if not home.initialized:
+        return {"status": "warn", "ignored_key_files": [], "detail": "home not initialised"}
+    from appliance.keys import trust_store
+
+    store = trust_store(home)
+    detail = (f"{len(store.keys)} trusted site key(s) from the keyring"
+              + (f"; IGNORED (not in the keyring): {', '.join(store.ignored)}" if store.ignored else ""))
+    return {"status": "warn" if store.ignored else "ok", "trusted": sorted(store.keys),
+            "ignored_key_files": store.ignored, "detail": detail}
+
+
+def anchor(home: Home) -> dict:
+    """Whether the audit anchor outside the home can be written (else tails and wipes go unnoticed)."""
+    from appliance.audit import anchor_status
+
+    d, ok = anchor_status(home)
+    return {"status": "ok" if ok else "warn", "dir": str(d), "writable": ok,
+            "detail": f"audit anchor dir {d} " + ("writable" if ok else "NOT writable: run as root or set APPLIANCE_ANCHOR_DIR")}
+
+
 def run_doctor(home: Home) -> dict:
     """The whole report: ``{"appliance", "python", "platform", "home", "versions", "checks", "status"}``."""
     checks = {"gpu": gpu(), "airgap": airgap(), "disk": disk(home), "permissions": permissions(home),
-              "serve": serving(home)}
+              "serve": serving(home), "trust": trust(home), "anchor": anchor(home)}
     vers = versions()
     worst = [c["status"] for c in checks.values()] + [v["status"] for v in vers]
     return {

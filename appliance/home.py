@@ -86,6 +86,11 @@ class Home:
         return self.vault_dir / "catalog.sqlite"
 
     @property
+    def catalog_state_path(self) -> Path:
+        """The catalog's sealed row digests; its hash is signed into the audit log (``vault.state``)."""
+        return self.vault_dir / "catalog.state.json"
+
+    @property
     def objects_dir(self) -> Path:
         return self.vault_dir / "objects"
 
@@ -114,6 +119,11 @@ class Home:
     @property
     def registry_path(self) -> Path:
         return self.models_dir / "registry.sqlite"
+
+    @property
+    def registry_state_path(self) -> Path:
+        """The registry's sealed row digests; its hash is signed into the audit log (``models.state``)."""
+        return self.models_dir / "registry.state.json"
 
     def model_dir(self, version: str) -> Path:
         return self.models_dir / version

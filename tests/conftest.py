@@ -18,6 +18,12 @@ from appliance.home import Home
 PASSPHRASE = b"correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def _anchor_dir(tmp_path_factory, monkeypatch):
+    """Audit anchors go to a per-test directory (the default, /etc/appliance/anchor, is root's)."""
+    monkeypatch.setenv("APPLIANCE_ANCHOR_DIR", str(tmp_path_factory.mktemp("anchor")))
+
+
 @pytest.fixture
 def passphrase_file(tmp_path: Path) -> Path:
     p = tmp_path / "passphrase"

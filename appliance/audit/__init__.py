@@ -6,6 +6,11 @@ Public API (everything else in the package is internal to it):
   it writes a signed checkpoint every ``audit.checkpoint_every`` entries.
 - :func:`checkpoint` signs the current tree head now; :func:`verify` walks chain, tree and checkpoints.
 - :func:`read_entries` filters entries; :func:`export` / :func:`verify_export` move evidence off the host.
+- :func:`attach` is called when keys are unlocked (with the signer and the trusted key list: audit takes
+  keys from its caller and imports nothing above it); :func:`seal` then signs the whole log and updates the
+  anchor outside the home (:mod:`appliance.audit.anchor`), and runs by itself when the process exits, so
+  every command that had the keys ends with a signed, anchored checkpoint covering all entries so far
+  (including those written earlier while locked).
 """
 
 from __future__ import annotations
@@ -22,11 +27,15 @@ __all__ = [
     "FORMATS",
     "ExportFormat",
     "VerifyReport",
+    "anchor_status",
+    "attach",
+    "attached_signer",
     "checkpoint",
     "export",
     "read_entries",
     "record",
     "register_format",
+    "seal",
     "verify",
     "verify_and_record",
     "verify_export",
@@ -77,6 +86,69 @@ def record(home: Home, action: str, object: dict | None = None, outcome: str = "
         if signer is not None and entry["seq"] + 1 - last_size(home) >= every:
             write_for_home(home, signer)
     return entry
+
+
+_attached: dict[str, tuple[Home, Any, list[dict]]] = {}
+
+
+def attach(home: Home, signer: Any, trusted: list[dict]) -> None:
+    """Remember the unlocked signer (and the keyring's trusted keys) so this process seals the log at exit."""
+    import atexit
+
+    if not _attached:
+        atexit.register(_seal_at_exit)
+    _attached[str(home.root)] = (home, signer, list(trusted))
+
+
+def anchor_status(home: Home) -> tuple[Path, bool]:
+    """The directory the anchor is written to and whether this process may write it."""
+    from appliance.audit import anchor
+
+    return anchor.writable(home)
+
+
+def attached_signer(home: Home) -> Any:
+    """The signer unlocked earlier in this process for ``home`` (see :func:`attach`), or None."""
+    hit = _attached.get(str(home.root))
+    return hit[1] if hit else None
+
+
+def seal(home: Home) -> dict | None:
+    """Sign the whole log (unless the newest checkpoint already covers it) and update the anchor.
+
+    Needs an attached signer (see :func:`attach`); returns ``{"size", "checkpoint", "anchor"}`` or None.
+    """
+    from appliance._internal.locks import file_lock
+    from appliance.audit import anchor, log
+    from appliance.audit.checkpoint import write_for_home
+
+    hit = _attached.get(str(home.root))
+    if hit is None or not home.audit_log_path.is_file():
+        return None
+    _home, signer, trusted = hit
+    with file_lock(home.audit_lock_path):
+        cr, _off = log.current_tree(home)
+        if cr.size == 0:
+            return None
+        note_path = home.checkpoints_dir / f"{cr.size}.note"
+        if note_path.is_file():
+            note = note_path.read_text(encoding="utf-8")
+        else:
+            note_path, _cp = write_for_home(home, signer)
+            note = note_path.read_text(encoding="utf-8")
+        where = anchor.update(home, note, cr.size, cr.root, trusted)
+    return {"size": cr.size, "checkpoint": str(note_path), "anchor": str(where) if where else None}
+
+
+def _seal_at_exit() -> None:
+    import logging
+
+    for key, (home, _s, _t) in list(_attached.items()):
+        try:
+            seal(home)
+        except Exception as e:  # noqa: BLE001 -- at exit nothing can be raised; the next verify reports it
+            logging.getLogger(__name__).warning("audit log of %s not sealed: %s", home.root, e)
+        _attached.pop(key, None)
 
 
 def checkpoint(home: Home, signer: Any) -> Path:

@@ -17,7 +17,7 @@ def demo_stage(ctx) -> dict:
     out = ctx.workdir / "audit-export.jsonl"
     exp = export(home, "jsonl", out, signer=signer)
     checked = verify_export(out, signer.public_pem)
-    report = verify(home, checkpoint_file=out)
+    report = verify(home, checkpoint_file=out, public_keys={signer.key_id: signer.public_key})
     return {
         "entries": report.entries,
         "checkpoint": str(cp_path),

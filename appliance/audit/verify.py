@@ -6,6 +6,13 @@ compact Merkle range is compared with every checkpoint under ``audit/checkpoints
 against current and retired site keys) and, when given, an exported checkpoint: a checkpoint larger than
 the log means the tail was cut off; a different root means history was rewritten.  The first problem is
 raised as :class:`IntegrityError` naming the entry (``err.seq``).
+
+Trust comes from the caller: ``public_keys`` (the keyring's trust store, or a ``--public-key``) and their
+validity periods; a checkpoint signed by a retired key must not cover entries written after it was retired.
+Anchors outside the home (:mod:`appliance.audit.anchor`) are checked like checkpoints; a checkpoint signed by
+a key the anchor does not list is refused (a planted key), and the report is ``anchored`` only when one was
+found.  Without an anchor (or ``--checkpoint``) a log wiped together with its checkpoints looks like a
+fresh one: the report then says "not anchored", never "intact".
 """
 
 from __future__ import annotations
@@ -31,11 +38,18 @@ class VerifyReport:
     last_ts: str | None
     checkpoints: list[dict] = field(default_factory=list)  # {"size", "file", "key"}
     external: dict | None = None  # the exported checkpoint given with --checkpoint
+    anchor: dict | None = None  # {"path", "size", "key"}: the anchor the log was verified against
+    anchor_dirs: list[str] = field(default_factory=list)  # where anchors were looked for
     ok: bool = True
     recorded: bool | None = None  # whether the audit.verify entry was written (None: not asked to)
 
+    @property
+    def anchored(self) -> bool:
+        """True only when the log was verified against an anchor or an exported checkpoint."""
+        return self.anchor is not None or self.external is not None
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        return asdict(self) | {"anchored": self.anchored}
 
 
 def _bad(seq: int | None, message: str, hint: str = "restore audit/ from backup and keep this copy as evidence"):
@@ -69,20 +83,41 @@ def load_checkpoint_text(path: Path) -> str:
         raise IntegrityError(f"{path}: checkpoint is not UTF-8 text", hint="pass a .note file or an export") from None
 
 
-def _site_keys(home: Home) -> dict[str, Any]:
-    from appliance.keys import public_keys
+def _anchor_targets(home: Home, keys: dict, targets: dict, checked: list) -> tuple[dict | None, set | None]:
+    """Verify every anchor for this home; add each as a target.  Returns the newest and its key ids."""
+    from appliance._internal import crypto
+    from appliance.audit import anchor
 
-    return public_keys(home)
+    best, listed = None, None
+    for path, doc in anchor.find(home):
+        anchor_keys = {}
+        for rec in doc.get("keys") or []:
+            try:
+                anchor_keys[rec["key_id"]] = crypto.load_public_pem(rec["public_pem"].encode())
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue
+        cp, fp = verify_note(doc["checkpoint"], anchor_keys or keys, source=f"anchor {path}")
+        targets.setdefault(cp.size, []).append((f"anchor {path}", cp.root))
+        if best is None or cp.size > best["size"]:
+            best = {"path": str(path), "size": cp.size, "key": fp}
+            listed = set(anchor_keys) if anchor_keys else None
+    return best, listed
 
 
 def verify(
-    home: Home, checkpoint_file: Path | None = None, public_keys: Mapping[str, Any] | None = None
+    home: Home, checkpoint_file: Path | None = None, public_keys: Mapping[str, Any] | None = None,
+    validity: Mapping[str, tuple[str | None, str | None]] | None = None,
 ) -> VerifyReport:
-    """Walk the chain and the tree; raise IntegrityError at the first problem, else return a report."""
+    """Walk the chain and the tree; raise IntegrityError at the first problem, else return a report.
+
+    ``public_keys`` ({key id: EC public key}) are the keys checkpoints may be signed by: the caller's trust
+    store.  ``validity`` ({key id: (not_before, not_after)}) bounds what a retired key may cover.
+    """
+    from appliance.audit import anchor
+
     length, cps = log.snapshot(home)
-    if public_keys is None and (cps or checkpoint_file is not None):
-        public_keys = _site_keys(home)
     keys = dict(public_keys or {})
+    validity = dict(validity or {})
 
     # Signatures first: they are cheap, and a forged note must fail even if the log is fine.
     targets: dict[int, list[tuple[str, bytes]]] = {}
@@ -99,6 +134,14 @@ def verify(
         cp, fp = verify_note(load_checkpoint_text(Path(checkpoint_file)), keys, source=src)
         targets.setdefault(cp.size, []).append((src, cp.root))
         external = {"file": str(checkpoint_file), "size": cp.size, "root": cp.root.hex(), "key": fp, "consistent": False}
+    anchored, anchor_listed = _anchor_targets(home, keys, targets, checked)
+    if anchor_listed is not None:
+        for c in checked:
+            if c["key"] not in anchor_listed:
+                raise _bad(None, f"checkpoint {Path(c['file']).name} is signed by key {c['key'][:16]}…, which the "
+                           f"audit anchor {anchored['path']} does not list (a key planted in the home?)")
+    retired_by = {c["size"]: validity[c["key"]][1] for c in checked
+                  if c["key"] in validity and validity[c["key"]][1]}
 
     def check_roots(size: int, root: bytes, good_below: int) -> None:
         for src, want in targets.get(size, []):
@@ -140,6 +183,9 @@ def verify(
         prev = entry["hash"]
         last_ts = entry["ts"]
         cr.append(log.entry_leaf(entry))
+        if cr.size in retired_by and entry["ts"][:19] > str(retired_by[cr.size])[:19]:
+            raise _bad(i, f"checkpoint {cr.size}.note is signed by a key retired at {retired_by[cr.size]} but covers "
+                       f"entry seq {i} written at {entry['ts']}")
         if cr.size in targets:
             check_roots(cr.size, cr.root, good_below)
             good_below = cr.size
@@ -161,15 +207,18 @@ def verify(
         last_ts=last_ts,
         checkpoints=checked,
         external=external,
+        anchor=anchored,
+        anchor_dirs=[str(d) for d in anchor.directories(home)],
     )
 
 
-def verify_and_record(home: Home, checkpoint_file: Path | None = None, public_keys=None) -> VerifyReport:
+def verify_and_record(home: Home, checkpoint_file: Path | None = None, public_keys=None,
+                      validity=None) -> VerifyReport:
     """:func:`verify`, then an ``audit.verify`` entry saying how it went (what `appliance audit verify` runs)."""
     from appliance.audit import record
 
     try:
-        report = verify(home, checkpoint_file, public_keys)
+        report = verify(home, checkpoint_file, public_keys, validity)
     except IntegrityError as err:
         try:
             record(home, "audit.verify", {"first_bad_seq": getattr(err, "seq", None)}, outcome="failed")
@@ -180,7 +229,8 @@ def verify_and_record(home: Home, checkpoint_file: Path | None = None, public_ke
         record(
             home,
             "audit.verify",
-            {"entries": report.entries, "checkpoints": len(report.checkpoints), "external_size": (report.external or {}).get("size")},
+            {"entries": report.entries, "checkpoints": len(report.checkpoints),
+             "external_size": (report.external or {}).get("size"), "anchor_size": (report.anchor or {}).get("size")},
         )
         report.recorded = True
     except PermissionError:  # verifying a read-only copy: the result stands, it just cannot be logged there

@@ -72,8 +72,11 @@ def verify_cmd(
 ) -> None:
     """Walk the hash chain and Merkle tree and check every signed checkpoint. Exit 0 if intact, 3 if not."""
     from appliance.audit import verify_and_record
+    from appliance.keys import trust_store
 
-    report = verify_and_record(get_home().require_initialized(), checkpoint)
+    home = get_home().require_initialized()
+    store = trust_store(home)
+    report = verify_and_record(home, checkpoint, store.keys, store.validity)
 
     def render(r) -> None:
         d = r.to_dict()
@@ -85,7 +88,18 @@ def verify_cmd(
         }
         if d["external"]:
             rows["exported checkpoint"] = f"size {d['external']['size']}: consistent"
-        console.print(kv_table("audit log intact", rows))
+        if d["anchor"]:
+            rows["anchor"] = f"{d['anchor']['path']} (size {d['anchor']['size']}): consistent"
+        else:
+            rows["anchor"] = "none found in " + ", ".join(d["anchor_dirs"])
+        if store.ignored:
+            rows["ignored key files"] = ", ".join(store.ignored)
+        if r.anchored:
+            title = "audit log intact (verified against " + ("the anchor" if d["anchor"] else "the exported checkpoint") + ")"
+        else:
+            title = ("audit log consistent but NOT anchored: a deleted tail or a wiped log cannot be ruled out "
+                     "(pass --checkpoint FILE, or run as root so the anchor is kept)")
+        console.print(kv_table(title, rows))
 
     emit(report, json_out, render)
 

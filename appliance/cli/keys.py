@@ -44,7 +44,9 @@ def show(json_out: JsonOpt = False) -> None:
         console.print(f"master key fingerprint: {d['master_fingerprint']}")
         console.print(f"signing key (sha256 of public key): {d['signing_key']}")
         for r in d["retired_signing_keys"]:
-            console.print(f"  retired: {r['key_id']} ({r['retired']})")
+            console.print(f"  retired: {r['key_id']} ({r.get('created') or '?'} → {r['retired']})")
+        for f in d.get("ignored_key_files", []):
+            console.print(f"  [yellow]ignored (not in the keyring, not trusted):[/] {f}", markup=True)
         console.print(f"vault KEK: {d['vault_kek_current']} (all: {', '.join(d['vault_keks'])})")
         t = Table("slot", "type", "created", "kdf")
         for s in d["slots"]:

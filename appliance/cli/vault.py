@@ -161,7 +161,12 @@ def verify_cmd(passphrase_file: PassphraseFileOpt = None, json_out: JsonOpt = Fa
     rep = vault.verify()
     emit(rep, json_out, lambda r: console.print(
         f"verified {r.checked} records: {r.ok} ok, {len(r.bad)} bad"
-        + (f", {r.unknown_objects} unknown object files" if r.unknown_objects else "")))
+        + (f", {r.unknown_objects} unknown object files" if r.unknown_objects else "")
+        + f"; catalog state: {r.state.get('status')}"))
+    if rep.state.get("status") == "tampered":
+        raise IntegrityError("the vault catalog was changed behind the audit log's back",
+                             hint="restore vault/ from backup and keep this copy as evidence; appliance audit verify",
+                             details=rep.state["problems"] + [f"{b['id']}: {b['error']}" for b in rep.bad])
     if rep.failed:
         raise IntegrityError(f"{len(rep.bad)} of {rep.checked} records failed verification",
                              hint="shred them (appliance vault shred --record ID) or restore vault/ from backup",

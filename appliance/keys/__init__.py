@@ -16,10 +16,12 @@ from appliance.keys.keyring import (
     unlock_home,
     unlock_with_recovery,
 )
+from appliance.keys.trust import TrustStore, trust_store
 
 __all__ = [
     "InitResult",
     "Signer",
+    "TrustStore",
     "UnlockedKeys",
     "add_passphrase",
     "add_vault_kek",
@@ -30,6 +32,7 @@ __all__ = [
     "remove_slot",
     "retire_vault_kek",
     "rotate_signing_key",
+    "trust_store",
     "unlock_home",
     "unlock_with_recovery",
 ]

@@ -5,8 +5,12 @@ Design
   passphrase slots (Argon2id, parameters calibrated at init, bounds enforced on read) and one recovery slot
   (a 256-bit recovery key shown once; HKDF suffices since it has full entropy).  Any slot unlocks.
 - The master key wraps the vault key-encryption keys (KEKs, by id, so `vault rotate-key` can re-wrap) and the
-  EC P-256 site signing key (``keys/signing.key.enc``; public half in clear in ``keys/signing.pub.pem``;
-  retired public keys under ``keys/retired/`` stay valid for verification).
+  EC P-256 site signing key (``keys/signing.key.enc``; public half in clear in ``keys/signing.pub.pem``).
+- One trust store: the keyring records every site signing key it ever held (current and retired) with its
+  public PEM and validity period; :func:`trust_store` trusts those and nothing else.  A ``*.pub.pem`` file
+  dropped under ``keys/`` is ignored (and listed, so `keys show` / `doctor` can report it).  Without the
+  passphrase the MAC cannot be checked; the audit anchor outside the home carries the same key list, so an
+  edited keyring is caught there (see :mod:`appliance.audit.anchor`).
 - The whole keyring document is MACed with a key derived from the master key, so an edit to any field
   (a swapped KEK id, a lowered KDF cost, a removed slot) is detected at unlock, not silently honoured.
 - Every wrap carries associated data naming what it wraps, so blobs cannot be moved between fields.
@@ -27,6 +31,7 @@ from appliance._internal import crypto
 from appliance._internal.atomic import atomic_write
 from appliance._internal.hashing import canonical_json
 from appliance._internal.locks import file_lock
+from appliance.audit import attach, record
 from appliance.errors import IntegrityError, Locked, NotInitialized, UsageError
 from appliance.home import Home
 
@@ -247,7 +252,8 @@ def init_home(home: Home, passphrase: bytes, *, kdf_target_ms: int = 500, site_n
                 kek_id: {"created": _now(), "wrapped": crypto.b64e(crypto.wrap(master, kek, _kek_aad(kek_id)))}
             },
             "vault_kek_current": kek_id,
-            "signing": {"current": key_id, "created": _now(), "retired": []},
+            "signing": {"current": key_id, "created": _now(), "retired": [],
+                        "public_pem": crypto.public_pem(signing).decode("ascii")},
         }
         _write_doc(home, doc, master)
     return InitResult(
@@ -312,7 +318,7 @@ def _unlock_doc(home: Home, doc: dict, master: bytes, slot_id: str) -> UnlockedK
         name = load_site_config(home.config_path).site.name
     except Exception:  # noqa: BLE001 -- an unreadable config must not block unlocking; config check reports it
         name = "appliance"
-    return UnlockedKeys(
+    unlocked = UnlockedKeys(
         home=home,
         master_key=master,
         slot_id=slot_id,
@@ -320,12 +326,10 @@ def _unlock_doc(home: Home, doc: dict, master: bytes, slot_id: str) -> UnlockedK
         vault_keks=keks,
         signer=Signer(signing, name=f"appliance/{name}"),
     )
+    from appliance.keys.trust import trusted_records
 
-
-def _audit(home: Home, action: str, obj: dict, outcome: str = "ok", signer=None) -> None:
-    from appliance.audit import record
-
-    record(home, action, obj, outcome=outcome, signer=signer)
+    attach(home, unlocked.signer, trusted_records(home, doc))  # the command ends with a signed checkpoint
+    return unlocked
 
 
 def unlock_home(home: Home, passphrase: bytes, *, audit: bool = True) -> UnlockedKeys:
@@ -336,11 +340,11 @@ def unlock_home(home: Home, passphrase: bytes, *, audit: bool = True) -> Unlocke
         master, slot_id = _open_master(doc, passphrase, recovery=False)
     except Locked:
         if audit:
-            _audit(home, "keys.unlock", {"method": "passphrase"}, outcome="refused")
+            record(home, "keys.unlock", {"method": "passphrase"}, outcome="refused")
         raise
     keys = _unlock_doc(home, doc, master, slot_id)
     if audit:
-        _audit(home, "keys.unlock", {"slot": slot_id}, signer=keys.signer)
+        record(home, "keys.unlock", {"slot": slot_id}, signer=keys.signer)
     return keys
 
 
@@ -351,10 +355,10 @@ def unlock_with_recovery(home: Home, recovery_key_text: str) -> UnlockedKeys:
     try:
         master, slot_id = _open_master(doc, parse_recovery_key(recovery_key_text), recovery=True)
     except Locked:
-        _audit(home, "keys.unlock", {"method": "recovery"}, outcome="refused")
+        record(home, "keys.unlock", {"method": "recovery"}, outcome="refused")
         raise
     keys = _unlock_doc(home, doc, master, slot_id)
-    _audit(home, "keys.unlock", {"slot": slot_id}, signer=keys.signer)
+    record(home, "keys.unlock", {"slot": slot_id}, signer=keys.signer)
     return keys
 
 
@@ -372,8 +376,16 @@ def describe(home: Home) -> dict:
         "vault_kek_current": doc["vault_kek_current"],
         "vault_keks": sorted(doc["vault_keks"]),
         "signing_key": doc["signing"]["current"],
-        "retired_signing_keys": list(doc["signing"].get("retired", [])),
+        "retired_signing_keys": [{k: v for k, v in r.items() if k != "public_pem"}
+                                 for r in doc["signing"].get("retired", []) if isinstance(r, dict)],
+        "ignored_key_files": _ignored_key_files(home),
     }
+
+
+def _ignored_key_files(home: Home) -> list[str]:
+    from appliance.keys.trust import trust_store
+
+    return trust_store(home).ignored
 
 
 def add_passphrase(keys: UnlockedKeys, new_passphrase: bytes, *, kdf_target_ms: int = 500) -> str:
@@ -390,7 +402,7 @@ def add_passphrase(keys: UnlockedKeys, new_passphrase: bytes, *, kdf_target_ms: 
         slot_id = f"passphrase-{n}"
         doc["slots"].append(_passphrase_slot(slot_id, new_passphrase, keys.master_key, kdf_target_ms))
         _write_doc(home, doc, keys.master_key)
-    _audit(home, "keys.slot.add", {"slot": slot_id}, signer=keys.signer)
+    record(home, "keys.slot.add", {"slot": slot_id}, signer=keys.signer)
     return slot_id
 
 
@@ -410,7 +422,7 @@ def remove_slot(keys: UnlockedKeys, slot_id: str) -> None:
             )
         doc["slots"] = [s for s in doc["slots"] if s["id"] != slot_id]
         _write_doc(home, doc, keys.master_key)
-    _audit(home, "keys.slot.remove", {"slot": slot_id}, signer=keys.signer)
+    record(home, "keys.slot.remove", {"slot": slot_id}, signer=keys.signer)
 
 
 def rotate_signing_key(keys: UnlockedKeys) -> dict:
@@ -425,11 +437,17 @@ def rotate_signing_key(keys: UnlockedKeys) -> dict:
         doc["signing"] = {
             "current": new_id,
             "created": _now(),
-            "retired": list(doc["signing"].get("retired", [])) + [{"key_id": old.key_id, "retired": _now()}],
+            "public_pem": crypto.public_pem(new).decode("ascii"),
+            "retired": list(doc["signing"].get("retired", [])) + [{
+                "key_id": old.key_id, "created": doc["signing"].get("created"), "retired": _now(),
+                "public_pem": old.public_pem.decode("ascii")}],
         }
         _write_doc(home, doc, keys.master_key)
     keys.signer = Signer(new, name=old.name)
-    _audit(home, "keys.signing.rotate", {"old": old.key_id, "new": new_id}, signer=keys.signer)
+    from appliance.keys.trust import trusted_records
+
+    attach(home, keys.signer, trusted_records(home, doc))
+    record(home, "keys.signing.rotate", {"old": old.key_id, "new": new_id}, signer=keys.signer)
     return {"old": old.key_id, "new": new_id}
 
 
@@ -463,12 +481,18 @@ def retire_vault_kek(keys: UnlockedKeys, kek_id: str) -> None:
     keys.vault_keks.pop(kek_id, None)
 
 
+def read_document(home: Home) -> dict:
+    """The parsed keyring document (its MAC is not checked here: see :func:`mac_matches`)."""
+    return _read_doc(home)
+
+
+def mac_matches(doc: dict, master: bytes) -> bool:
+    return hmac.compare_digest(str(doc.get("mac", "")), _mac(doc, master))
+
+
 def public_keys(home: Home) -> dict[str, Any]:
-    """Every site public key that may have signed something here: current and retired, by key id."""
-    out: dict[str, Any] = {}
-    paths = [home.signing_pub_path] + sorted(home.retired_keys_dir.glob("*.pub.pem"))
-    for p in paths:
-        if p.is_file():
-            pub = crypto.load_public_pem(p.read_bytes())
-            out[crypto.fingerprint(pub)] = pub
-    return out
+    """Every site public key that may have signed something here (current and retired), by key id: only the
+    keys the keyring records; a ``*.pub.pem`` dropped under ``keys/`` is not trusted."""
+    from appliance.keys.trust import trust_store
+
+    return dict(trust_store(home).keys)

@@ -20,6 +20,7 @@ from appliance.registry.lineage import (
     refresh_shred_flags,
     tainted_versions,
     trained_on,
+    training_records,
 )
 from appliance.registry.versions import (
     CHAMPION,
@@ -67,6 +68,7 @@ __all__ = [
     "store_evaluation",
     "tainted_versions",
     "trained_on",
+    "training_records",
     "verify_version",
 ]
 

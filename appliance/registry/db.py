@@ -122,3 +122,79 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def loads(raw: str | None, default: Any = None) -> Any:
     return json.loads(raw) if raw else default
+
+
+STATE_NAME = "models"
+_PROTECTED = {  # table → (key columns, protected columns); evaluations are results, not decisions
+    "versions": (("version",), ("version", "seq", "kind", "parent", "base_model", "run_name", "source_sha256",
+                                "manifest_sha256", "status")),
+    "manifest_records": (("version", "record_id"), ("version", "record_id", "sha256", "split", "source", "batch_id")),
+    "champion": (("id",), ("id", "version", "since", "history_seq")),
+    "champion_history": (("seq",), ("seq", "at", "action", "version", "previous", "reason")),
+    "flags": (("version", "flag"), ("version", "flag", "detail")),
+}
+
+
+def protected_rows(conn: sqlite3.Connection) -> dict[str, str]:
+    """``{"<table>:<key>": digest}`` over the rows the log's decisions depend on (champion, status, lineage)."""
+    from appliance.audit.state import row_digest
+
+    out = {}
+    for table, (key, cols) in _PROTECTED.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        use = [c for c in cols if c in have]
+        for r in conn.execute(f"SELECT {', '.join(use)} FROM {table}"):
+            out[f"{table}:{'/'.join(str(r[k]) for k in key)}"] = row_digest(list(r))
+    return out
+
+
+def seal_state(home: Home, signer) -> dict | None:
+    """Sign the registry's rows into the audit log (``models.state``); a no-op without a signer."""
+    from appliance.audit.state import seal
+
+    if signer is None or not home.registry_path.exists():
+        return None
+    conn = connect(home)
+    try:
+        rows = protected_rows(conn)
+    finally:
+        conn.close()
+    return seal(home, STATE_NAME, rows, home.registry_state_path, signer)
+
+
+def check_state(home: Home, public_keys: dict) -> dict:
+    """The registry against its last signed state (a missing registry.sqlite counts as deleted)."""
+    from appliance.audit.state import check
+
+    rows = None
+    if home.registry_path.exists():
+        conn = connect(home)
+        try:
+            rows = protected_rows(conn)
+        finally:
+            conn.close()
+    return check(home, STATE_NAME, rows, home.registry_state_path, "models/registry.sqlite", public_keys)
+
+
+def guard_state(home: Home) -> None:
+    """Refuse to change a registry that was edited behind the log's back (sealing it would launder the edit)."""
+    from appliance.errors import IntegrityError
+    from appliance.keys import public_keys
+
+    if not home.initialized:
+        return
+    state = check_state(home, public_keys(home))
+    if state["status"] == "tampered":
+        raise IntegrityError("the model registry was changed behind the audit log's back; refusing to change it "
+                             "further", details=state["problems"],
+                             hint="appliance models verify VERSION; restore models/ from backup")
+
+
+def record(home: Home, action: str, obj: dict, keys=None, outcome: str = "ok") -> None:
+    """``audit.record`` the decision, then seal the registry's rows (signed ``models.state``) with the unlocked
+    key (``keys``, else the one unlocked earlier in this process)."""
+    from appliance import audit
+
+    signer = getattr(keys, "signer", None) or audit.attached_signer(home)
+    audit.record(home, action, obj, outcome=outcome, signer=signer)
+    seal_state(home, signer)

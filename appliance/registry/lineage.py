@@ -18,7 +18,7 @@ from typing import Any
 
 from appliance.home import Home
 from appliance.registry import db
-from appliance.registry.versions import _audit, get, resolve_name
+from appliance.registry.versions import get, resolve_name
 
 
 def _now() -> str:
@@ -149,6 +149,7 @@ def flag_shredded(home: Home, record_ids: Iterable[str], keys=None) -> dict:
     ids = sorted(set(record_ids))
     if not ids or not home.registry_path.exists():
         return {"direct": [], "inherited": []}
+    db.guard_state(home)  # deleted lineage rows must not make a shred flag nothing, silently
     conn = db.connect(home)
     try:
         with db.transaction(conn):
@@ -176,7 +177,7 @@ def flag_shredded(home: Home, record_ids: Iterable[str], keys=None) -> dict:
         conn.close()
     result = {"direct": sorted(hits), "inherited": inherited}
     if hits or inherited:
-        _audit(home, "models.flag", {"flag": "trained_on_shredded", "versions": sorted(hits),
+        db.record(home, "models.flag", {"flag": "trained_on_shredded", "versions": sorted(hits),
                                      "inherited": inherited, "records": len(ids)}, keys)
     return result
 
@@ -217,5 +218,20 @@ def tainted_versions(home: Home) -> set[str]:
     try:
         return {r["version"] for r in conn.execute(
             "SELECT DISTINCT version FROM flags WHERE flag IN ('trained_on_shredded', 'inherits_shredded')")}
+    finally:
+        conn.close()
+
+
+def training_records(home: Home) -> list[tuple[str, str]]:
+    """``(version, record_id)`` for every training record of every version (read-only; empty without a registry)."""
+    if not home.registry_path.is_file():
+        return []
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{home.registry_path}?mode=ro", uri=True, timeout=30)
+    try:
+        return [(v, r) for v, r in conn.execute("SELECT version, record_id FROM manifest_records WHERE split='train'")]
+    except sqlite3.Error:
+        return []
     finally:
         conn.close()

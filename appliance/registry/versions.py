@@ -42,12 +42,6 @@ def _actor() -> str:
     return current_actor()
 
 
-def _audit(home: Home, action: str, obj: dict, keys=None, outcome: str = "ok") -> None:
-    from appliance.audit import record
-
-    record(home, action, obj, outcome=outcome, signer=getattr(keys, "signer", None))
-
-
 def _lock(home: Home):
     home.models_dir.mkdir(parents=True, exist_ok=True)
     return file_lock(home.models_dir / ".lock")
@@ -89,6 +83,7 @@ def _register(home: Home, keys, src: Path, *, kind: str, parent: str | None, bas
         from appliance.errors import Locked
 
         raise Locked("registering a model needs the site signing key", hint="unlock with --passphrase-file FILE")
+    db.guard_state(home)
     digest = files.source_digest(src)
     conn = db.connect(home)
     try:
@@ -141,7 +136,7 @@ def _register(home: Home, keys, src: Path, *, kind: str, parent: str | None, bas
     finally:
         conn.close()
     counts = (data_manifest or {}).get("counts", {})
-    _audit(home, "models.register", {"version": version, "kind": kind, "parent": parent, "base_model": base_model,
+    db.record(home, "models.register", {"version": version, "kind": kind, "parent": parent, "base_model": base_model,
                                       "run": run_name, "manifest_sha256": manifest_sha,
                                       "data_manifest_sha256": (data_manifest or {}).get("sha256"),
                                       "train_records": counts.get("train"), "heldout_records": counts.get("heldout")},
@@ -319,9 +314,14 @@ def data_manifest(home: Home, version: str) -> dict | None:
 
 
 def verify_version(home: Home, version: str) -> dict:
-    """Verify a version's files against its signed manifest and the registry's pin; raises IntegrityError."""
+    """Verify the registry against its signed state, then a version's files against its signed manifest and
+    the registry's pin; raises IntegrityError naming what was changed."""
     from appliance.keys import public_keys
 
+    state = db.check_state(home, public_keys(home))
+    if state["status"] == "tampered":
+        raise IntegrityError("the model registry was changed behind the audit log's back", details=state["problems"],
+                             hint="restore models/ from backup and keep this copy as evidence; appliance audit verify")
     v = resolve_name(home, version)
     conn = db.connect(home)
     try:
@@ -340,6 +340,7 @@ def verify_version(home: Home, version: str) -> dict:
 
 def set_status(home: Home, version: str, status: str, reasons: list[str] | None = None, keys=None) -> None:
     """Mark a version ``accepted`` / ``rejected`` (with the gate's reasons) / ``candidate``."""
+    db.guard_state(home)
     v = resolve_name(home, version)
     conn = db.connect(home)
     try:
@@ -348,7 +349,7 @@ def set_status(home: Home, version: str, status: str, reasons: list[str] | None 
                          (status, json.dumps(reasons or []), v))
     finally:
         conn.close()
-    _audit(home, f"models.{'reject' if status == 'rejected' else 'status'}",
+    db.record(home, f"models.{'reject' if status == 'rejected' else 'status'}",
            {"version": v, "status": status, "reasons": len(reasons or [])}, keys)
 
 
@@ -378,10 +379,11 @@ def _set_champion(conn: sqlite3.Connection, version: str, action: str, reason: s
 
 def promote(home: Home, version: str, keys=None, *, force: bool = False, reason: str | None = None) -> dict:
     """Make ``version`` the champion (atomically, with history).  A rejected version needs ``force``."""
+    db.guard_state(home)
     v = resolve_name(home, version)
     info = get(home, v)
     if info["status"] == "rejected" and not force:
-        _audit(home, "models.promote", {"version": v, "refused": "rejected"}, keys, outcome="refused")
+        db.record(home, "models.promote", {"version": v, "refused": "rejected"}, keys, outcome="refused")
         raise PolicyRefused(f"{v} was rejected by the evaluation gate",
                             hint=f"see `appliance models show {v}`; `appliance models promote {v} --force` overrides",
                             details=info["status_reasons"])
@@ -394,12 +396,13 @@ def promote(home: Home, version: str, keys=None, *, force: bool = False, reason:
                 conn.execute("UPDATE versions SET status='accepted' WHERE version=?", (v,))
     finally:
         conn.close()
-    _audit(home, "models.promote", {"version": v, "previous": previous, "forced": force}, keys)
+    db.record(home, "models.promote", {"version": v, "previous": previous, "forced": force}, keys)
     return {"champion": v, "previous": previous}
 
 
 def rollback(home: Home, keys=None, *, to: str | None = None) -> dict:
     """Restore the champion that the current one replaced (or ``to``); refused when there is none."""
+    db.guard_state(home)
     conn = db.connect(home)
     try:
         with db.transaction(conn):
@@ -427,7 +430,7 @@ def rollback(home: Home, keys=None, *, to: str | None = None) -> dict:
             _set_champion(conn, target, "rollback", f"rolled back from {cur['version']}")
     finally:
         conn.close()
-    _audit(home, "models.rollback", {"version": target, "previous": cur["version"]}, keys)
+    db.record(home, "models.rollback", {"version": target, "previous": cur["version"]}, keys)
     return {"champion": target, "previous": cur["version"]}
 
 

@@ -7,8 +7,6 @@ No key is needed and no record is decrypted.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections import Counter
 from typing import Any
 
@@ -25,55 +23,16 @@ def _add(counter: Counter, d: Any) -> None:
 
 
 def _catalog(home: Home, period: Period) -> dict[str, Any] | None:
-    path = home.catalog_path
-    if not path.is_file():
+    from appliance.vault.catalog import read_summary
+
+    d = read_summary(home.catalog_path)
+    if d is None:
         return None
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not {"records", "batches"} <= names:
-            return None
-        sources: dict[str, dict[str, int]] = {}
-        for r in conn.execute("SELECT source, state, COUNT(*) AS n FROM records GROUP BY source, state"):
-            sources.setdefault(r["source"], {"active": 0, "shredded": 0})[r["state"]] = r["n"]
-        batches = []
-        for b in conn.execute(
-            "SELECT id, ingest_id, source, created_at, n_records, scrub_counts, dropped FROM batches "
-            "ORDER BY created_at, id"
-        ):
-            if not period.contains(b["created_at"]):
-                continue
-            batches.append(
-                {
-                    "batch": b["id"],
-                    "ingest_id": b["ingest_id"],
-                    "source": b["source"],
-                    "created_at": b["created_at"],
-                    "records": b["n_records"],
-                    "phi_found": json.loads(b["scrub_counts"] or "{}"),
-                    "dropped": json.loads(b["dropped"] or "{}"),
-                }
-            )
-        shredded = [
-            dict(r)
-            for r in conn.execute(
-                "SELECT source, batch_id, COUNT(*) AS n, MIN(shredded_at) AS first, MAX(shredded_at) AS last FROM records "
-                "WHERE state='shredded' GROUP BY source, batch_id ORDER BY first"
-            )
-        ]
-        shredded_in_period = sum(
-            1
-            for r in conn.execute("SELECT shredded_at FROM records WHERE state='shredded'")
-            if period.contains(r[0])
-        )
-    finally:
-        conn.close()
     return {
-        "sources": sources,
-        "batches": batches,
-        "shredded_groups": shredded,
-        "shredded_in_period": shredded_in_period,
+        "sources": d["sources"],
+        "batches": [b for b in d["batches"] if period.contains(b["created_at"])],
+        "shredded_groups": d["shredded_groups"],
+        "shredded_in_period": sum(1 for t in d["shredded_times"] if period.contains(t)),
     }
 
 

@@ -20,8 +20,13 @@ def _verify(home: Home) -> dict[str, Any]:
         from appliance.audit.verify import verify
     except ImportError:
         return {"ok": None, "error": "the audit verifier is not part of this build"}
+    from appliance.audit import seal
+    from appliance.keys import trust_store
+
     try:
-        rep = verify(home)
+        seal(home)  # with keys unlocked in this process, anchor the log first (a no-op otherwise)
+        store = trust_store(home)
+        rep = verify(home, public_keys=store.keys, validity=store.validity)
     except ApplianceError as e:
         return {"ok": False, "error": e.message, "first_bad_seq": getattr(e, "seq", None), "hint": e.hint}
     d = rep.to_dict() if hasattr(rep, "to_dict") else dict(rep)
@@ -32,6 +37,10 @@ def _verify(home: Home) -> dict[str, Any]:
         "last_seq": d.get("last_seq"),
         "last_ts": d.get("last_ts"),
         "checkpoints_checked": len(d.get("checkpoints") or []),
+        "anchored": bool(d.get("anchored")),
+        "anchor": d.get("anchor"),
+        "anchor_dirs": d.get("anchor_dirs") or [],
+        "ignored_key_files": store.ignored,
     }
 
 
@@ -79,11 +88,10 @@ def _public_key(home: Home) -> dict[str, Any]:
 
     pub = serialization.load_pem_public_key(pem.encode())
     der = pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    retired = (
-        sorted(p.name for p in home.retired_keys_dir.glob("*.pub.pem"))
-        if home.retired_keys_dir.is_dir()
-        else []
-    )
+    from appliance.keys import trust_store
+
+    store = trust_store(home)
+    retired = sorted(f"{fp}.pub.pem" for fp, (_nb, na) in store.validity.items() if na)
     return {
         "pem": pem,
         "fingerprint": hashlib.sha256(der).hexdigest(),

@@ -9,7 +9,6 @@ catalog's shredded ids against each version's training split (catches a shred th
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from appliance.home import Home
@@ -45,31 +44,17 @@ def _loss_curves(home: Home) -> dict[str, dict[str, list[tuple[float, float]]]]:
 
 
 def _shredded_cross_check(home: Home) -> dict[str, int]:
-    """``{version: n}`` training records that the catalog now lists as shredded (read-only, ids only)."""
-    if not (home.catalog_path.is_file() and home.registry_path.is_file()):
-        return {}
-    cat = sqlite3.connect(f"file:{home.catalog_path}?mode=ro", uri=True, timeout=30)
-    try:
-        shredded = {r[0] for r in cat.execute("SELECT id FROM records WHERE state='shredded'")}
-    except sqlite3.Error:
-        return {}
-    finally:
-        cat.close()
-    if not shredded:
-        return {}
-    reg = sqlite3.connect(f"file:{home.registry_path}?mode=ro", uri=True, timeout=30)
-    try:
-        out: dict[str, int] = {}
-        for version, rid in reg.execute(
-            "SELECT version, record_id FROM manifest_records WHERE split='train'"
-        ):
+    """``{version: n}`` training records that the catalog now lists as shredded (owners' read functions)."""
+    from appliance.registry import training_records
+    from appliance.vault.catalog import shredded_ids
+
+    shredded = shredded_ids(home.catalog_path)
+    out: dict[str, int] = {}
+    if shredded:
+        for version, rid in training_records(home):
             if rid in shredded:
                 out[version] = out.get(version, 0) + 1
-        return out
-    except sqlite3.Error:
-        return {}
-    finally:
-        reg.close()
+    return out
 
 
 def _lineage_summary(home: Home, version: str) -> dict[str, Any]:

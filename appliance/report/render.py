@@ -34,12 +34,13 @@ def _summary_cards(data: dict) -> str:
     art = data["sections"]["artifacts"]
     host = data["sections"]["host"]
     ok = (integ.get("verify") or {}).get("ok")
+    anchored = (integ.get("verify") or {}).get("anchored")
     h = host.get("harden") or {}
     cards = [
         card(
-            "intact" if ok else "FAILED" if ok is False else "n/a",
+            ("intact" if anchored else "not anchored") if ok else "FAILED" if ok is False else "n/a",
             "audit log",
-            "ok" if ok else "bad" if ok is False else "",
+            ("ok" if anchored else "") if ok else "bad" if ok is False else "",
         ),
         card(act.get("total", 0), "audit entries in period"),
         card(sum(p["count"] for p in act.get("phi_access") or []), "clinical-text accesses"),

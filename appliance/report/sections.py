@@ -14,10 +14,17 @@ from appliance.report.widgets import Raw, badge, card, e, flatten, fmt, img, kv,
 def integrity(d: dict) -> str:
     v = d.get("verify") or {}
     parts = []
-    if v.get("ok") is True:
+    if v.get("ok") is True and v.get("anchored"):
         parts.append(
             f'<div class="banner ok">Audit log intact: {e(v.get("entries"))} entries; hash chain, Merkle tree '
-            f"and {e(v.get('checkpoints_checked'))} signed checkpoint(s) verified now.</div>"
+            f"and {e(v.get('checkpoints_checked'))} signed checkpoint(s) verified now against the anchor "
+            f'{e((v.get("anchor") or {}).get("path"))} (size {e((v.get("anchor") or {}).get("size"))}).</div>'
+        )
+    elif v.get("ok") is True:
+        parts.append(
+            f'<div class="banner none">Audit log consistent but NOT anchored: {e(v.get("entries"))} entries; no '
+            f'anchor found in {e(", ".join(v.get("anchor_dirs") or []))}, so a deleted tail or a wiped log cannot '
+            "be ruled out. Check it against a saved checkpoint: appliance audit verify --checkpoint FILE.</div>"
         )
     elif v.get("ok") is False:
         seq = v.get("first_bad_seq")

@@ -40,13 +40,14 @@ _REQUIRED_KEYS = {
 
 
 def trusted_keys(public_key: Path | None = None, home: Home | None = None) -> dict[str, Any]:
-    """Pinned keys: ``--public-key`` if given, else the home's current + retired site keys."""
+    """Pinned keys: ``--public-key`` if given, else the keys an initialised home's keyring records (current and
+    retired); outside a home only ``--public-key`` is trusted (never a PEM lying next to the artifact)."""
     from appliance.sign import key_id, load_public_key
 
     if public_key is not None:
         k = load_public_key(public_key)
         return {key_id(k): k}
-    if home is not None and home.signing_pub_path.is_file():
+    if home is not None and home.initialized:
         from appliance.keys import public_keys
 
         return dict(public_keys(home))

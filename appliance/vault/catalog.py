@@ -6,6 +6,12 @@ the record's wrapped data key and its KEK id, MinHash signatures and LSH band ke
 :mod:`appliance.curate.minhash`), and the state (``active`` / ``shredded``).  ``secure_delete`` is on, so a
 shredded record's wrapped key is overwritten in the database pages, and shred checkpoints the WAL so no
 copy lingers in the log.
+
+Integrity: every vault write ends by sealing the protected columns of each batch and record row (ids,
+source, batch, times, sizes, content hashes, scrub counts, state, shred time) with :mod:`appliance.audit.state`:
+a manifest beside the catalog whose hash is signed into the audit log.  :func:`check_state` needs only the
+site's public keys and names each row edited, deleted or added behind the log's back, or a deleted catalog.
+Wrapped keys and KEK ids are left out: AEAD with associated data already binds them to the record.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 SCHEMA_VERSION = 1
 
@@ -105,3 +112,94 @@ class transaction:
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
+
+
+STATE_NAME = "vault"
+_RECORD_COLS = ("id", "source", "batch_id", "ingested_at", "sha256", "raw_hash", "n_chars", "n_bytes",
+                "sealed_bytes", "scrub_counts", "state", "shredded_at")
+_BATCH_COLS = ("id", "ingest_id", "source", "created_at", "n_records", "scrub_counts", "dropped")
+
+
+def protected_rows(conn: sqlite3.Connection) -> dict[str, str]:
+    """``{"record:<id>" | "batch:<id>": digest}`` over the columns that must not change behind the log."""
+    from appliance.audit.state import row_digest
+
+    out = {}
+    for table, cols in (("records", _RECORD_COLS), ("batches", _BATCH_COLS)):
+        for r in conn.execute(f"SELECT {', '.join(cols)} FROM {table}"):
+            out[f"{table[:-1] if table == 'records' else 'batch'}:{r[0]}"] = row_digest(list(r))
+    return out
+
+
+def seal_state(home, conn: sqlite3.Connection, signer: Any) -> dict:
+    """Sign the catalog's current rows into the audit log (the caller holds the vault write lock)."""
+    from appliance.audit.state import seal
+
+    return seal(home, STATE_NAME, protected_rows(conn), home.catalog_state_path, signer)
+
+
+def check_state(home, conn: sqlite3.Connection | None, public_keys: dict) -> dict:
+    """Compare the catalog (None: the file is missing) with its last signed state; see ``audit.state.check``."""
+    from appliance.audit.state import check
+
+    rows = protected_rows(conn) if conn is not None else None
+    return check(home, STATE_NAME, rows, home.catalog_state_path, "vault/catalog.sqlite", public_keys)
+
+
+def record_mismatch(home, conn: sqlite3.Connection, keys) -> dict:
+    """Before a write: if the catalog differs from its signed state, say so in the log (signed at the next
+    checkpoint) so that the seal after this write cannot launder the edit.  A write is not refused: rows a
+    killed ingest or shred committed before its seal are legitimate, and the entry lists them for review."""
+    from appliance.audit import record
+    from appliance.keys import trust_store
+
+    st = check_state(home, conn, trust_store(home, keys).keys)
+    if st["status"] == "tampered":
+        record(home, "vault.state.mismatch", {"problems": st["problems"][:50], "count": len(st["problems"])},
+               outcome="integrity_error", signer=keys.signer)
+    return st
+
+
+# -- keyless read functions (metadata only; what the compliance report reads) ------------------------------
+
+
+def read_summary(path: Path) -> dict | None:
+    """Per-source counts by state, every batch, shred groups and shred times; None without a catalog.
+
+    Opens the catalog read-only; needs no key and never touches record text.
+    """
+    if not Path(path).is_file():
+        return None
+    conn = connect(Path(path), readonly=True)
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"records", "batches"} <= names:
+            return None
+        sources: dict[str, dict[str, int]] = {}
+        for r in conn.execute("SELECT source, state, COUNT(*) AS n FROM records GROUP BY source, state"):
+            sources.setdefault(r["source"], {"active": 0, "shredded": 0})[r["state"]] = r["n"]
+        batches = [{"batch": b["id"], "ingest_id": b["ingest_id"], "source": b["source"],
+                    "created_at": b["created_at"], "records": b["n_records"],
+                    "phi_found": json.loads(b["scrub_counts"] or "{}"), "dropped": json.loads(b["dropped"] or "{}")}
+                   for b in conn.execute("SELECT id, ingest_id, source, created_at, n_records, scrub_counts, dropped "
+                                         "FROM batches ORDER BY created_at, id")]
+        groups = [dict(r) for r in conn.execute(
+            "SELECT source, batch_id, COUNT(*) AS n, MIN(shredded_at) AS first, MAX(shredded_at) AS last FROM records "
+            "WHERE state='shredded' GROUP BY source, batch_id ORDER BY first")]
+        times = [r[0] for r in conn.execute("SELECT shredded_at FROM records WHERE state='shredded'")]
+    finally:
+        conn.close()
+    return {"sources": sources, "batches": batches, "shredded_groups": groups, "shredded_times": times}
+
+
+def shredded_ids(path: Path) -> set[str]:
+    """Ids of every shredded record (tombstones); empty without a catalog."""
+    if not Path(path).is_file():
+        return set()
+    conn = connect(Path(path), readonly=True)
+    try:
+        return {r[0] for r in conn.execute("SELECT id FROM records WHERE state='shredded'")}
+    except sqlite3.Error:
+        return set()
+    finally:
+        conn.close()

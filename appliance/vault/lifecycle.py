@@ -35,18 +35,24 @@ class VerifyReport:
     ok: int = 0
     bad: list[dict] = field(default_factory=list)  # {"id", "error"}
     unknown_objects: int = 0
+    state: dict = field(default_factory=dict)  # the catalog against its signed state (audit.state.check)
 
     @property
     def failed(self) -> bool:
-        return bool(self.bad)
+        return bool(self.bad) or self.state.get("status") == "tampered"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def verify(v: Vault, progress=None) -> VerifyReport:
-    """Decrypt and authenticate every active record; never raises for a bad record (see ``report.bad``)."""
+    """Decrypt and authenticate every active record and check the catalog against its signed state; never
+    raises for a bad record (see ``report.bad`` and ``report.state``)."""
+    from appliance.keys import trust_store
+
     rep = VerifyReport()
+    missing = getattr(v, "catalog_was_missing", False)
+    rep.state = _cat.check_state(v.home, None if missing else v.conn, trust_store(v.home, v.keys).keys)
     rows = v.conn.execute("SELECT * FROM records WHERE state = 'active' ORDER BY rowid").fetchall()
     if progress:
         progress("start", {"total": len(rows)})
@@ -65,7 +71,8 @@ def verify(v: Vault, progress=None) -> VerifyReport:
         for p in v.objects_dir.glob("*/*.rec"):
             if p.name[:-4] not in known:
                 rep.unknown_objects += 1
-    audit(v.home, "vault.verify", {"checked": rep.checked, "ok": rep.ok, "bad": [b["id"] for b in rep.bad]},
+    audit(v.home, "vault.verify", {"checked": rep.checked, "ok": rep.ok, "bad": [b["id"] for b in rep.bad],
+                                   "state": rep.state.get("status"), "state_problems": len(rep.state.get("problems", []))},
           v.keys, outcome="integrity_error" if rep.failed else "ok")
     return rep
 

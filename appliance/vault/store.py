@@ -146,10 +146,12 @@ class Vault:
         crash leftovers when no other process is writing."""
         home = home if isinstance(home, Home) else Home(Path(home))
         home.require_initialized()
+        catalog_missing = not home.catalog_path.exists()
         if not home.objects_dir.is_dir():
             home.create_layout()
         cfg = load_site_config(home.config_path)
         v = cls(home, keys, settings or cfg.vault, cfg.scrub)
+        v.catalog_was_missing = catalog_missing  # checked against the signed state by `vault verify`
         try:
             with file_lock(v.lock_path, timeout=0):
                 v.sweep()
@@ -175,7 +177,11 @@ class Vault:
         """Hold the vault write lock and start from a swept object store."""
         with file_lock(self.lock_path):
             self.sweep()
-            yield
+            _cat.record_mismatch(self.home, self.conn, self.keys)
+            try:
+                yield
+            finally:  # committed rows are real even when the command failed later: seal what is there
+                _cat.seal_state(self.home, self.conn, self.keys.signer)
 
     # -- object store --------------------------------------------------------------------------------------
     def object_path(self, record_id: str) -> Path:

@@ -6,6 +6,7 @@ import json
 
 from appliance.audit import checkpoint, read_entries, record, verify
 from appliance.audit.checkpoint import list_checkpoints
+from appliance.keys import public_keys
 
 
 def test_note_show_tail(cli, home, passphrase_file):
@@ -34,7 +35,7 @@ def test_periodic_checkpoints_follow_config(home, keys):
     assert [s for s, _ in list_checkpoints(home.checkpoints_dir)] == [5, 10]
     path = checkpoint(home, keys.signer)
     assert path.name == "16.note"
-    assert len(verify(home).checkpoints) == 3
+    assert len(verify(home, public_keys=public_keys(home)).checkpoints) == 3
 
 
 def test_origin_from_config(home, keys):

@@ -11,6 +11,7 @@ from appliance._internal import crypto
 from appliance.audit import FORMATS, export, read_entries, record, verify, verify_export
 from appliance.audit.log import entry_hash
 from appliance.errors import IntegrityError, UsageError
+from appliance.keys import public_keys
 
 NASTY = 'review done | a=b \\ c\nsecond line "quoted", comma'
 
@@ -36,7 +37,7 @@ def test_round_trip(logged, keys, tmp_path, fmt):
     assert verify_export(out)["key_pinned"] is False
     last = list(read_entries(logged))[-1]
     assert last["action"] == "audit.export" and last["object"]["format"] == fmt
-    assert verify(logged, checkpoint_file=out).external["consistent"]
+    assert verify(logged, checkpoint_file=out, public_keys=public_keys(logged)).external["consistent"]
 
 
 def test_since_until_and_action_filters(logged, keys, tmp_path):

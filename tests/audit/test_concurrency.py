@@ -20,6 +20,7 @@ from appliance.audit.checkpoint import list_checkpoints, parse
 from appliance.audit.log import entry_leaf
 from appliance.audit.merkle import MerkleTree
 from appliance.home import Home
+from appliance.keys import public_keys
 
 PASSPHRASE = b"concurrent appends"
 
@@ -81,7 +82,7 @@ def test_four_processes_append_2000_entries(fast_home, tmp_path):
     switches = sum(a["pid"] != b["pid"] for a, b in itertools.pairwise(entries))
     assert switches > 20, "appends did not interleave; the test did not exercise concurrency"
 
-    report = verify(home)  # chain, seq, every checkpoint's signature and root
+    report = verify(home, public_keys=public_keys(home))  # chain, seq, every checkpoint's signature and root
     assert report.entries == 2000
     assert report.root == MerkleTree([entry_leaf(e) for e in entries]).root.hex()
     cps = list_checkpoints(home.checkpoints_dir)

@@ -10,6 +10,7 @@ import pytest
 from appliance.audit import checkpoint, export, record, verify
 from appliance.audit.log import entry_hash
 from appliance.errors import IntegrityError
+from appliance.keys import public_keys
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_untouched_log_verifies(cli, audited):
     # `audit verify` audits itself, and the log still verifies afterwards.
     last = json.loads(_lines(audited)[-1])
     assert last["action"] == "audit.verify" and last["outcome"] == "ok"
-    assert verify(audited).entries == before + 1
+    assert verify(audited, public_keys=public_keys(audited)).entries == before + 1
 
 
 def test_edited_middle_entry(cli, audited):
@@ -160,12 +161,12 @@ def test_torn_last_line_is_reported_then_repaired_on_next_append(audited):
     with open(audited.audit_log_path, "ab") as f:
         f.write(b'{"seq":10,"ts":"2026-')
     with pytest.raises(IntegrityError, match="torn write"):
-        verify(audited)
+        verify(audited, public_keys=public_keys(audited))
     e = record(audited, "test.after_crash")
     rep = json.loads(_lines(audited)[-2])
     assert rep["action"] == "audit.repair" and rep["object"]["discarded_bytes"] == 21
     assert e["seq"] == rep["seq"] + 1
-    assert verify(audited).entries == e["seq"] + 1
+    assert verify(audited, public_keys=public_keys(audited)).entries == e["seq"] + 1
 
 
 def test_checkpoints_signed_before_a_key_rotation_still_verify(audited, keys):
@@ -173,7 +174,7 @@ def test_checkpoints_signed_before_a_key_rotation_still_verify(audited, keys):
 
     rotate_signing_key(keys)
     checkpoint(audited, keys.signer)
-    rep = verify(audited)
+    rep = verify(audited, public_keys=public_keys(audited))
     assert len(rep.checkpoints) == 2 and rep.checkpoints[0]["key"] != rep.checkpoints[1]["key"]
 
 
@@ -203,7 +204,7 @@ def test_retyped_field_is_caught_even_when_rehashed(audited):
     lines[1] = json.dumps(e) + "\n"
     _write(audited, lines)
     with pytest.raises(IntegrityError, match="seq 1: field seq has type bool"):
-        verify(audited)
+        verify(audited, public_keys=public_keys(audited))
 
 
 def test_blank_last_line_refuses_appends_instead_of_restarting_the_chain(audited):
