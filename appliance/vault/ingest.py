@@ -24,9 +24,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from appliance.config import load_site_config
 from appliance.curate import LSHIndex, band_keys, jaccard, quality
 from appliance.errors import UsageError
 from appliance.vault import catalog as _cat
+from appliance.vault import scrub_policy
 from appliance.vault.normalize import normalize
 from appliance.vault.readers import FileRejected, expand, read_records, validate_file
 from appliance.vault.store import Vault, audit, utc_now
@@ -53,6 +55,7 @@ class IngestReport:
     dropped: dict[str, int] = field(default_factory=dict)
     phi_found: dict[str, int] = field(default_factory=dict)
     batches: list[str] = field(default_factory=list)
+    scrub_policy: dict = field(default_factory=dict)  # {"operators": type -> operator, "waivers": type -> reason}
     record_ids: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -67,7 +70,7 @@ class IngestReport:
             "ingest_id": self.ingest_id, "source": self.source, "files_total": self.files_total,
             "files_ok": self.files_ok, "files_failed": len(self.errors), "records_in": self.records_in,
             "kept": self.kept, "dropped": dict(self.dropped), "phi_found": dict(self.phi_found),
-            "batches": len(self.batches),
+            "batches": len(self.batches), **self.scrub_policy,
         }
 
     def to_dict(self) -> dict:
@@ -229,7 +232,7 @@ class _Batcher:
         self.phi.update(batch_phi)
         audit(v.home, "vault.ingest.batch", {
             "ingest_id": rep.ingest_id, "batch": batch_id, "source": rep.source, "records": len(rows),
-            "dropped": dict(batch_dropped), "phi_found": dict(batch_phi),
+            "dropped": dict(batch_dropped), "phi_found": dict(batch_phi), **rep.scrub_policy,
         }, v.keys)
         if self.progress:
             self.progress("batch", {"batch": batch_id, "kept": rep.kept})
@@ -267,7 +270,10 @@ def ingest(
         raise UsageError("no input paths", hint="appliance vault ingest PATH... --source NAME")
     t0 = time.perf_counter()
     s = vault.settings
+    policy = scrub_policy.enforce(vault.scrub_settings, load_site_config(vault.home.config_path).waiver,
+                                  str(vault.home.config_path))
     report = IngestReport(ingest_id="i-" + secrets.token_hex(8), source=source)
+    report.scrub_policy = policy.audit_fields()
     files = list(expand(paths))
     report.files_total = len(files)
     sizes = []
