@@ -30,7 +30,7 @@ from appliance.errors import UsageError
 from appliance.vault import catalog as _cat
 from appliance.vault import scrub_policy
 from appliance.vault.normalize import normalize
-from appliance.vault.readers import FileRejected, expand, read_records, validate_file
+from appliance.vault.readers import FileRejected, display_name, expand, read_records, validate_file
 from appliance.vault.store import Vault, audit, utc_now
 
 EXACT_DUP = "exact_duplicate"
@@ -251,6 +251,7 @@ def ingest(
     *,
     progress: ProgressFn | None = None,
     scrubber: Callable[[], Any] | None = None,
+    follow_symlinks: bool = False,
 ) -> IngestReport:
     """Ingest ``paths`` (files or directories) into ``source``.
 
@@ -259,6 +260,9 @@ def ingest(
     consumed), ``file`` (``path``, ``error`` or None) and ``batch`` (``kept`` so far) events.
     ``scrubber`` is a factory returning a context manager that yields an object with ``scrub_batch(texts)``;
     the default is :class:`appliance.scrub.Scrubber` keyed by this home (``keys.derive("scrub-surrogates")``).
+    Symbolic links are per-file errors unless ``follow_symlinks`` (then only targets inside the named tree);
+    special files are refused; every path and reason in ``report.errors`` is escaped for printing.
+    A switched-off scrubber without a waiver raises PolicyRefused before anything is read.
     """
     if not _SOURCE_RE.match(source or ""):
         raise UsageError(
@@ -274,7 +278,7 @@ def ingest(
                                   str(vault.home.config_path))
     report = IngestReport(ingest_id="i-" + secrets.token_hex(8), source=source)
     report.scrub_policy = policy.audit_fields()
-    files = list(expand(paths))
+    files = list(expand(paths, follow_symlinks))
     report.files_total = len(files)
     sizes = []
     for p, problem in files:
@@ -308,10 +312,10 @@ def ingest(
                     except FileRejected as e:
                         problem = str(e)
                 if problem is not None:
-                    report.errors.append({"path": str(path), "error": problem})
+                    report.errors.append({"path": display_name(path), "error": display_name(problem)})
                 if progress:
                     progress("advance", {"bytes": max(0.0, size - done)})
-                    progress("file", {"path": str(path), "error": problem})
+                    progress("file", {"path": display_name(path), "error": problem and display_name(problem)})
             batcher.commit()
         finally:
             batcher.close()
