@@ -102,6 +102,12 @@ class TrainSection(_Finite):
         return self
 
 
+class TokenizerSection(_Finite):
+    """A tokenizer trained on vault text (model.init): a vocabulary entry must occur in this many records."""
+
+    min_records: int = Field(default=5, ge=1, le=1_000_000)
+
+
 class CheckpointSection(_Finite):
     every: int = Field(default=10, ge=1)
     keep_last: int = Field(default=2, ge=1)
@@ -119,6 +125,7 @@ class Recipe(_Finite):
     train: TrainSection = TrainSection()
     checkpoint: CheckpointSection = CheckpointSection()
     eval: EvalSection = EvalSection()
+    tokenizer: TokenizerSection = TokenizerSection()
 
     @property
     def world_size_hint(self) -> int:
