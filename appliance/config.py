@@ -135,6 +135,24 @@ class RetrainSection(Strict):
     gate: GateSection = GateSection()
 
 
+class ScrubWaiver(Strict):
+    """One explicit, audited exception to "every PHI type is scrubbed at ingest" (``[[waiver.scrub]]``).
+
+    ``types`` names the Safe Harbor types that may be stored unscrubbed (``keep`` operator, or no enabled
+    recognizer / a threshold of 1.0 for them); ``"*"`` waives all.  ``reason`` is kept in every ingest entry.
+    """
+
+    types: list[str] = Field(min_length=1)
+    reason: str = Field(min_length=10, max_length=500)
+    approved_by: str | None = None
+
+
+class WaiverSection(Strict):
+    """Policy waivers; each one is listed by `config check` and recorded in the audit log where it applies."""
+
+    scrub: list[ScrubWaiver] = []
+
+
 class SiteConfig(Strict):
     site: SiteSection = SiteSection()
     audit: AuditSection = AuditSection()
@@ -142,6 +160,7 @@ class SiteConfig(Strict):
     scrub: ScrubSection = ScrubSection()
     vault: VaultSection = VaultSection()
     retrain: RetrainSection = RetrainSection()
+    waiver: WaiverSection = WaiverSection()
 
 
 def load_site_config(path: Path) -> SiteConfig:

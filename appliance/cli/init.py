@@ -64,13 +64,25 @@ config_app = typer.Typer(help="Check the site configuration (appliance.toml).", 
 
 @config_app.command("check")
 def config_check(json_out: JsonOpt = False) -> None:
-    """Validate appliance.toml and list every problem at once (exit 2 if any)."""
+    """Validate appliance.toml and list every problem at once (exit 2), and every waiver (scrubbing off unwaived: exit 4)."""
     from appliance.config import load_site_config
+    from appliance.vault import scrub_policy
 
     home = get_home()
     cfg = load_site_config(home.config_path)
-    emit({"path": str(home.config_path), "ok": True, "config": cfg.model_dump()}, json_out,
-         lambda d: console.print(f"{d['path']}: ok"))
+    pol = scrub_policy.enforce(cfg.scrub, cfg.waiver, str(home.config_path))  # exit 4: scrubbing off, no waiver
+    waivers = [w.model_dump() for w in cfg.waiver.scrub]
+    out = {"path": str(home.config_path), "ok": not pol.unwaived, "config": cfg.model_dump(),
+           "waivers": waivers, "unscrubbed": pol.unscrubbed, "unwaived": pol.unwaived}
+
+    def render(d: dict) -> None:
+        for w in d["waivers"]:
+            console.print(f"WAIVER scrub {', '.join(w['types'])}: {w['reason']}"
+                          + (f" (approved by {w['approved_by']})" if w.get("approved_by") else ""), markup=False)
+        console.print(f"{d['path']}: ok" + (f" ({len(d['waivers'])} waiver(s))" if d["waivers"] else ""),
+                      markup=False)
+
+    emit(out, json_out, render)
 
 
 def _register_config(root: typer.Typer) -> None:

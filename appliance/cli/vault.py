@@ -50,6 +50,8 @@ def ingest_cmd(
     source: Annotated[str, typer.Option("--source", help="Source name for these records, e.g. notes-2026-01.")],
     passphrase_file: PassphraseFileOpt = None,
     json_out: JsonOpt = False,
+    follow_symlinks: Annotated[bool, typer.Option(
+        "--follow-symlinks", help="Follow symbolic links whose target stays inside the named tree.")] = False,
 ) -> None:
     """Scrub, filter, de-duplicate, encrypt and catalogue text files. Exit 1 if any file failed."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -70,7 +72,7 @@ def ingest_cmd(
             progress.update(task, kept=info["kept"])
 
     with progress:
-        report = vault.ingest(paths, source, progress=on_progress)
+        report = vault.ingest(paths, source, progress=on_progress, follow_symlinks=follow_symlinks)
     for e in report.errors:
         err_console.print(f"error: {e['path']}: {e['error']}", markup=False, highlight=False)
 

@@ -7,30 +7,45 @@ errors.  :func:`critical_view` is the part of a recipe that a resumed run must n
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from appliance.config import Strict, validate
+from appliance.config import Strict, format_errors
 from appliance.errors import ConfigError, InputError
 from appliance.train.presets import ARCHS, PRESETS
 
 
-class RunSection(Strict):
+class _Finite(Strict):
+    """Recipe sections: as Strict, and ``.inf``/``.nan`` are refused for every float (they pass ``ge=0``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+MAX_STEPS = 10_000_000  # far beyond any run this appliance can finish; a typo such as 1.0e15 is refused
+EXACTLY_ONE_MODEL = "give exactly one of model.init, model.path, model.registry"
+WARMUP_BELOW_MAX = "warmup_steps must be smaller than max_steps"
+OFFLOAD_PARAMS_ZERO3 = "offload: optimizer_and_params needs zero_stage: 3"
+OFFLOAD_OPT_ZERO = "offload: optimizer needs zero_stage 1, 2 or 3"
+_Beta = Annotated[float, Field(ge=0.0, lt=1.0)]  # Adam's moment decay rates must lie in [0, 1)
+
+
+class RunSection(_Finite):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     nproc: int = Field(default=1, ge=1, le=1024)  # ranks on this host
     hostfile: str | None = None  # DeepSpeed hostfile for multi-node runs
     master_port: int | None = Field(default=None, ge=1024, le=65535)
 
 
-class InitSection(Strict):
+class InitSection(_Finite):
     arch: Literal["llama", "qwen2", "deepseek_v3"]
     preset: Literal["tiny", "small", "1.5b", "7b"] = "tiny"
     vocab_size: int | None = Field(default=None, ge=260, le=262144)  # default: the preset's
 
 
-class ModelSection(Strict):
+class ModelSection(_Finite):
     init: InitSection | None = None
     path: str | None = None  # a local HF directory (safetensors only)
     registry: str | None = None  # a registered model version
@@ -39,37 +54,37 @@ class ModelSection(Strict):
     def _exactly_one(self):
         n = sum(x is not None for x in (self.init, self.path, self.registry))
         if n != 1:
-            raise ValueError("give exactly one of model.init, model.path, model.registry")
+            raise ValueError(EXACTLY_ONE_MODEL)
         return self
 
 
-class DataSection(Strict):
+class DataSection(_Finite):
     sources: list[str] = ["*"]  # vault source names; "*" = all  # noqa: RUF012
     seq_len: int = Field(default=128, ge=8, le=131072)
     heldout_fraction: float = Field(default=0.05, ge=0.0, le=0.5)
     max_eval_samples: int = Field(default=64, ge=1)
 
 
-class LoraSection(Strict):
+class LoraSection(_Finite):
     r: int = Field(default=16, ge=1, le=1024)
     alpha: int = Field(default=32, ge=1)
     dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
     target_modules: list[str] | None = None  # default: every attention/MLP projection
 
 
-class TrainSection(Strict):
-    seed: int = 1234
-    max_steps: int = Field(default=40, ge=1)
+class TrainSection(_Finite):
+    seed: int = Field(default=1234, ge=0, le=2**32 - 1)  # numpy/torch seed range
+    max_steps: int = Field(default=40, ge=1, le=MAX_STEPS)
     micro_batch_size: int = Field(default=2, ge=1)
     grad_accum: int = Field(default=1, ge=1)
     lr: float = Field(default=3e-4, gt=0.0, le=1.0)
-    warmup_steps: int = Field(default=5, ge=0)
+    warmup_steps: int = Field(default=5, ge=0, le=MAX_STEPS)
     schedule: Literal["cosine", "linear", "wsd", "constant"] = "cosine"
     min_lr_ratio: float = Field(default=0.1, ge=0.0, le=1.0)
     decay_fraction: float = Field(default=0.2, gt=0.0, le=1.0)  # wsd: share of steps spent decaying
-    weight_decay: float = Field(default=0.01, ge=0.0)
-    betas: tuple[float, float] = (0.9, 0.95)
-    grad_clip: float = Field(default=1.0, ge=0.0)  # 0 = off
+    weight_decay: float = Field(default=0.01, ge=0.0, le=10.0)
+    betas: tuple[_Beta, _Beta] = (0.9, 0.95)
+    grad_clip: float = Field(default=1.0, ge=0.0, le=1e6)  # 0 = off
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     zero_stage: int = Field(default=2, ge=0, le=3)
     offload: Literal["none", "optimizer", "optimizer_and_params"] = "none"
@@ -79,31 +94,38 @@ class TrainSection(Strict):
     @model_validator(mode="after")
     def _checks(self):
         if self.warmup_steps >= self.max_steps and self.max_steps > 1:
-            raise ValueError("warmup_steps must be smaller than max_steps")
+            raise ValueError(WARMUP_BELOW_MAX)
         if self.offload == "optimizer_and_params" and self.zero_stage != 3:
-            raise ValueError("offload: optimizer_and_params needs zero_stage: 3")
+            raise ValueError(OFFLOAD_PARAMS_ZERO3)
         if self.offload == "optimizer" and self.zero_stage == 0:
-            raise ValueError("offload: optimizer needs zero_stage 1, 2 or 3")
+            raise ValueError(OFFLOAD_OPT_ZERO)
         return self
 
 
-class CheckpointSection(Strict):
+class TokenizerSection(_Finite):
+    """A tokenizer trained on vault text (model.init): a vocabulary entry must occur in this many records."""
+
+    min_records: int = Field(default=5, ge=1, le=1_000_000)
+
+
+class CheckpointSection(_Finite):
     every: int = Field(default=10, ge=1)
     keep_last: int = Field(default=2, ge=1)
 
 
-class EvalSection(Strict):
+class EvalSection(_Finite):
     every: int | None = Field(default=20, ge=1)  # null = only at the end
     early_stopping_patience: int | None = Field(default=None, ge=1)  # evals without improvement
 
 
-class Recipe(Strict):
+class Recipe(_Finite):
     run: RunSection
     model: ModelSection
     data: DataSection = DataSection()
     train: TrainSection = TrainSection()
     checkpoint: CheckpointSection = CheckpointSection()
     eval: EvalSection = EvalSection()
+    tokenizer: TokenizerSection = TokenizerSection()
 
     @property
     def world_size_hint(self) -> int:
@@ -111,6 +133,47 @@ class Recipe(Strict):
 
     def global_batch(self, world_size: int) -> int:
         return self.train.micro_batch_size * self.train.grad_accum * world_size
+
+
+def _get(data: Any, dotted: str) -> Any:
+    for p in dotted.split("."):
+        data = data.get(p) if isinstance(data, dict) else None
+    return data
+
+
+def _cross_field_problems(data: Any) -> list[tuple[str, str]]:
+    """``(section, message)`` for the cross-field rules, judged on the raw mapping so they are reported even
+    when fields are wrong too (pydantic runs an ``after`` validator only once every field of its model
+    validated).  The messages are those of the model validators, so one reported by both is listed once."""
+    out = []
+    model = _get(data, "model")
+    if isinstance(model, dict) and sum(model.get(k) is not None for k in ("init", "path", "registry")) != 1:
+        out.append(("model", EXACTLY_ONE_MODEL))
+    w, m = _get(data, "train.warmup_steps"), _get(data, "train.max_steps")
+    w, m = (5 if w is None else w), (40 if m is None else m)
+    if (all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in (w, m))
+            and w >= m > 1):
+        out.append(("train", WARMUP_BELOW_MAX))
+    off, z = _get(data, "train.offload") or "none", _get(data, "train.zero_stage")
+    z = 2 if z is None else z
+    if off == "optimizer_and_params" and z != 3:
+        out.append(("train", OFFLOAD_PARAMS_ZERO3))
+    if off == "optimizer" and z == 0:
+        out.append(("train", OFFLOAD_OPT_ZERO))
+    return out
+
+
+def _validate_recipe(data: Any, source: str) -> Recipe:
+    """Validate into :class:`Recipe`; field and cross-field problems come in one ConfigError."""
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as err:
+        problems = format_errors(source, err)
+    for loc, msg in _cross_field_problems(data):
+        line = f"{source}: {loc}: Value error, {msg}"
+        if line not in problems:
+            problems.append(line)
+    raise ConfigError(source, problems)
 
 
 def _parse_value(raw: str) -> Any:
@@ -167,11 +230,11 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     if not isinstance(data, dict):
         raise ConfigError(str(path), [f"{path}: the top level must be a mapping"])
     data = apply_overrides(data, list(overrides or []), str(path))
-    return validate(Recipe, data, str(path))
+    return _validate_recipe(data, str(path))
 
 
 def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
-    return validate(Recipe, data, source)
+    return _validate_recipe(data, source)
 
 
 def recipe_to_dict(recipe: Recipe) -> dict:

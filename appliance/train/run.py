@@ -171,7 +171,7 @@ def train(
                 # Decrypted in this thread (the vault's SQLite handle is thread-bound; the BPE trainer pulls
                 # from its iterator on another thread), held in memory only.
                 texts = [source.read_text(i) for i in train_ids]
-                tok = tokmod.train_bpe(texts, vocab, tok_dir)
+                tok = tokmod.train_bpe(texts, vocab, tok_dir, min_records=recipe.tokenizer.min_records)
                 del texts
             else:
                 tok = tokmod.load(tok_dir)

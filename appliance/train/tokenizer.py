@@ -2,19 +2,42 @@
 
 A trained tokenizer is saved once, at the start of a run, into ``runs/<name>/tokenizer/`` and reused on
 ``--resume`` (re-training on a vault that has grown would silently change every token id).
+
+Vocabulary admission (privacy): the trainer sees only pre-tokens ("words" of the byte-level regex split)
+that occur in at least ``min_records`` distinct records.  BPE builds every merge from pairs inside the words
+it is given, so every vocabulary entry is a substring of an admitted word and therefore occurs in at least
+``min_records`` records: a name that one note leaked (and the scrubber missed) cannot become a token, so it
+is not spelled out in ``tokenizer.json`` or in a GGUF vocabulary.  Rare words are still encodable, byte by
+byte (the initial alphabet is all 256 bytes).
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 BOS, EOS, PAD = "<|bos|>", "<|eos|>", "<|pad|>"
 
 
-def train_bpe(texts: Iterable[str], vocab_size: int, out_dir: Path):
-    """Train a byte-level BPE on ``texts`` and save it as an HF tokenizer dir; returns the fast tokenizer."""
+def admitted_words(texts: Iterable[str], min_records: int, pre_tokenizer) -> list[list[str]]:
+    """Per record, its pre-tokens (original text pieces) that occur in at least ``min_records`` records."""
+    pieces = []
+    doc_freq: Counter = Counter()
+    for t in texts:
+        words = [t[a:b] for _w, (a, b) in pre_tokenizer.pre_tokenize_str(t)]
+        pieces.append(words)
+        doc_freq.update(set(words))
+    keep = {w for w, n in doc_freq.items() if n >= min_records}
+    return [[w for w in words if w in keep] for words in pieces]
+
+
+def train_bpe(texts: Iterable[str], vocab_size: int, out_dir: Path, min_records: int = 5):
+    """Train a byte-level BPE on ``texts`` and save it as an HF tokenizer dir; returns the fast tokenizer.
+
+    Only words found in at least ``min_records`` distinct texts reach the trainer (see the module docstring).
+    """
     # One thread: the trainer's merge order must not depend on scheduling.
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
@@ -31,7 +54,9 @@ def train_bpe(texts: Iterable[str], vocab_size: int, out_dir: Path):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(texts, trainer=trainer)
+    # Each admitted word is fed as its own string: words are never re-joined, so no merge spans two of them.
+    batches = admitted_words(texts, max(1, int(min_records)), tok.pre_tokenizer)
+    tok.train_from_iterator(iter(batches), trainer=trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD,
                                    model_max_length=1 << 30)
     fast.add_bos_token = False

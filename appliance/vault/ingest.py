@@ -24,11 +24,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from appliance.config import load_site_config
 from appliance.curate import LSHIndex, band_keys, jaccard, quality
 from appliance.errors import UsageError
 from appliance.vault import catalog as _cat
+from appliance.vault import scrub_policy
 from appliance.vault.normalize import normalize
-from appliance.vault.readers import FileRejected, expand, read_records, validate_file
+from appliance.vault.readers import FileRejected, display_name, expand, read_records, validate_file
 from appliance.vault.store import Vault, audit, utc_now
 
 EXACT_DUP = "exact_duplicate"
@@ -53,6 +55,7 @@ class IngestReport:
     dropped: dict[str, int] = field(default_factory=dict)
     phi_found: dict[str, int] = field(default_factory=dict)
     batches: list[str] = field(default_factory=list)
+    scrub_policy: dict = field(default_factory=dict)  # {"operators": type -> operator, "waivers": type -> reason}
     record_ids: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -67,7 +70,7 @@ class IngestReport:
             "ingest_id": self.ingest_id, "source": self.source, "files_total": self.files_total,
             "files_ok": self.files_ok, "files_failed": len(self.errors), "records_in": self.records_in,
             "kept": self.kept, "dropped": dict(self.dropped), "phi_found": dict(self.phi_found),
-            "batches": len(self.batches),
+            "batches": len(self.batches), **self.scrub_policy,
         }
 
     def to_dict(self) -> dict:
@@ -229,7 +232,7 @@ class _Batcher:
         self.phi.update(batch_phi)
         audit(v.home, "vault.ingest.batch", {
             "ingest_id": rep.ingest_id, "batch": batch_id, "source": rep.source, "records": len(rows),
-            "dropped": dict(batch_dropped), "phi_found": dict(batch_phi),
+            "dropped": dict(batch_dropped), "phi_found": dict(batch_phi), **rep.scrub_policy,
         }, v.keys)
         if self.progress:
             self.progress("batch", {"batch": batch_id, "kept": rep.kept})
@@ -248,6 +251,7 @@ def ingest(
     *,
     progress: ProgressFn | None = None,
     scrubber: Callable[[], Any] | None = None,
+    follow_symlinks: bool = False,
 ) -> IngestReport:
     """Ingest ``paths`` (files or directories) into ``source``.
 
@@ -256,6 +260,9 @@ def ingest(
     consumed), ``file`` (``path``, ``error`` or None) and ``batch`` (``kept`` so far) events.
     ``scrubber`` is a factory returning a context manager that yields an object with ``scrub_batch(texts)``;
     the default is :class:`appliance.scrub.Scrubber` keyed by this home (``keys.derive("scrub-surrogates")``).
+    Symbolic links are per-file errors unless ``follow_symlinks`` (then only targets inside the named tree);
+    special files are refused; every path and reason in ``report.errors`` is escaped for printing.
+    A switched-off scrubber without a waiver raises PolicyRefused before anything is read.
     """
     if not _SOURCE_RE.match(source or ""):
         raise UsageError(
@@ -267,8 +274,11 @@ def ingest(
         raise UsageError("no input paths", hint="appliance vault ingest PATH... --source NAME")
     t0 = time.perf_counter()
     s = vault.settings
+    policy = scrub_policy.enforce(vault.scrub_settings, load_site_config(vault.home.config_path).waiver,
+                                  str(vault.home.config_path))
     report = IngestReport(ingest_id="i-" + secrets.token_hex(8), source=source)
-    files = list(expand(paths))
+    report.scrub_policy = policy.audit_fields()
+    files = list(expand(paths, follow_symlinks))
     report.files_total = len(files)
     sizes = []
     for p, problem in files:
@@ -302,10 +312,10 @@ def ingest(
                     except FileRejected as e:
                         problem = str(e)
                 if problem is not None:
-                    report.errors.append({"path": str(path), "error": problem})
+                    report.errors.append({"path": display_name(path), "error": display_name(problem)})
                 if progress:
                     progress("advance", {"bytes": max(0.0, size - done)})
-                    progress("file", {"path": str(path), "error": problem})
+                    progress("file", {"path": display_name(path), "error": problem and display_name(problem)})
             batcher.commit()
         finally:
             batcher.close()

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import json
 import os
+import stat
+import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -25,24 +28,73 @@ class FileRejected(Exception):
     """A file that cannot be ingested; ``str(e)`` is the reason shown to the user."""
 
 
-def expand(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[Path, str | None]]:
+def display_name(value: object) -> str:
+    """``value`` as text safe to print on one terminal line: control and format characters (ANSI escapes,
+    newlines, bidi overrides) and lone surrogates (undecodable file-name bytes) become ``\\xNN``/``\\uNNNN``."""
+    out = []
+    for ch in str(value):
+        if unicodedata.category(ch)[0] == "C" or ch == "\\":
+            out.append("\\\\" if ch == "\\" else (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def _classify(p: Path, root: Path, follow_symlinks: bool) -> tuple[Path, str | None]:
+    """The path to read (a followed link resolved) and a problem, judged without following by default."""
+    try:
+        st = p.lstat()
+    except OSError as e:
+        return p, f"cannot read: {e.strerror or e}"
+    if stat.S_ISLNK(st.st_mode):
+        if not follow_symlinks:
+            return p, "symbolic link (not followed; --follow-symlinks follows links that stay inside the tree)"
+        target = p.resolve()
+        if not _inside(target, root.resolve()):
+            return p, "symbolic link pointing outside the input tree (refused)"
+        try:
+            st = target.lstat()
+        except OSError as e:
+            return p, f"cannot read link target: {e.strerror or e}"
+        p = target
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("FIFO" if stat.S_ISFIFO(st.st_mode) else "device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "socket" if stat.S_ISSOCK(st.st_mode) else "directory" if stat.S_ISDIR(st.st_mode) else "special file")
+        return p, f"not a regular file ({kind}; refused)"
+    return p, None
+
+
+def expand(paths: Iterable[str | os.PathLike], follow_symlinks: bool = False) -> Iterator[tuple[Path, str | None]]:
     """``(path, problem)`` for every input file: directories are walked (sorted, supported suffixes only,
-    hidden entries skipped); an explicitly named file of an unknown type is yielded with a problem."""
+    hidden entries skipped); an explicitly named file of an unknown type is yielded with a problem.
+
+    Symbolic links are not followed (a link is a per-file problem) unless ``follow_symlinks``, and then only to
+    targets inside the named tree (a named directory, or the directory of a named file); directory links are
+    never descended.  FIFOs, devices and sockets are refused without being opened.
+    """
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
+        if p.is_dir() and not p.is_symlink():
             for dirpath, dirnames, filenames in os.walk(p):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     if name.startswith(".") or Path(name).suffix.lower() not in SUFFIXES:
                         continue
-                    yield Path(dirpath) / name, None
+                    yield _classify(Path(dirpath) / name, p, follow_symlinks)
         elif not p.exists() and not p.is_symlink():
             yield p, "no such file or directory"
-        elif p.suffix.lower() not in SUFFIXES:
+        elif p.suffix.lower() not in SUFFIXES and not p.is_dir():
             yield p, f"unsupported file type {p.suffix or '(none)'!r} (use .txt, .md, .jsonl or .csv)"
         else:
-            yield p, None
+            yield _classify(p, p.absolute().parent, follow_symlinks)
 
 
 def _limit_bytes(s: VaultSection) -> int:
@@ -51,16 +103,28 @@ def _limit_bytes(s: VaultSection) -> int:
 
 def _open(path: Path, s: VaultSection):
     try:
-        st = path.stat()
-        if not path.is_file():
-            raise FileRejected("not a regular file")
+        # O_NOFOLLOW: a file swapped for a link after expand() is refused; O_NONBLOCK: a file swapped for a
+        # FIFO cannot hang the open.  The type is judged on the opened descriptor, so nothing can race it.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        reason = "symbolic link (refused)" if e.errno == errno.ELOOP else f"cannot read: {e.strerror or e}"
+        raise FileRejected(reason) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileRejected("not a regular file (refused)")
         if st.st_size == 0:
             raise FileRejected("empty file")
         if st.st_size > s.max_file_bytes:
             raise FileRejected(f"file is {st.st_size} bytes, over the {s.max_file_bytes}-byte limit")
-        f = open(path, "rb")  # noqa: SIM115 -- returned open to the caller, which closes it
+        os.set_blocking(fd, True)
+        f = os.fdopen(fd, "rb")  # noqa: SIM115 -- returned open to the caller, which closes it
     except OSError as e:
+        os.close(fd)
         raise FileRejected(f"cannot read: {e.strerror or e}") from None
+    except FileRejected:
+        os.close(fd)
+        raise
     head = f.read(_SNIFF)
     if b"\x00" in head:
         f.close()

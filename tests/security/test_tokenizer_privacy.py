@@ -1,0 +1,50 @@
+"""Attack/accident: a name the scrubber does not replace (here a waived `keep` for NAME, so the real scrubber
+leaves it) sits in one vault record. A tokenizer trained on the vault must not spell it out: its vocabulary
+admits only words found in at least `tokenizer.min_records` records."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+RECIPE = Path(__file__).resolve().parents[2] / "appliance" / "recipes" / "tiny_llama_full.yaml"
+WORDS = ("patient presented with acute chest pain radiating to left arm shortness of breath history includes "
+         "hypertension diabetes medications lisinopril metformin examination revealed mild edema troponin "
+         "elevated admitted cardiology consulted heparin started plan follow up outpatient clinic weeks stable "
+         "discharged afebrile oxygen saturation room air abdomen soft nontender gait steady wound clean").split()
+CANARY = ("Zebediah", "Quillfeather")
+
+
+def _notes(n: int) -> list[str]:
+    rng = random.Random(5)
+    return [" ".join(rng.choice(WORDS) for _ in range(60)).capitalize() + "." for _ in range(n)]
+
+
+def test_canary_name_in_one_record_never_enters_the_vocabulary(home, passphrase_file, cli, tmp_path):
+    cfg = home.config_path
+    cfg.write_text(cfg.read_text().replace("[scrub]\n", '[scrub]\noperators = { NAME = "keep" }\n')
+                   + '\n[[waiver.scrub]]\ntypes = ["NAME"]\nreason = "tokenizer canary test: names kept on purpose"\n')
+    notes = _notes(40)
+    notes[7] += " Seen with Zebediah Quillfeather; Zebediah Quillfeather agrees. Zebediah Quillfeather signed."
+    src = tmp_path / "notes.jsonl"
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in notes))
+    r = cli("vault", "ingest", str(src), "--source", "clinic-1", "--passphrase-file", str(passphrase_file),
+            "--json", home=home)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["kept"] >= 35
+    src.unlink()
+
+    p = cli("train", "--config", str(RECIPE), "--passphrase-file", str(passphrase_file), "--json",
+            "--set", "run.name=canary", "--set", "run.nproc=1", "--set", "train.max_steps=2",
+            "--set", "train.warmup_steps=1", "--set", "checkpoint.every=2", "--set", "eval.every=2",
+            "--set", "data.seq_len=32", "--set", "data.heldout_fraction=0.0", home=home)
+    assert p.returncode == 0, p.stderr[-4000:]
+    tok_json = home.run_dir("canary") / "tokenizer" / "tokenizer.json"
+    vocab = json.loads(tok_json.read_text())["model"]["vocab"]
+    assert any("chest" in t for t in vocab)  # common words are still whole tokens (the check can fail)
+    for f in home.run_dir("canary").rglob("*"):
+        if f.is_file() and f.stat().st_size < 50_000_000:
+            data = f.read_bytes()
+            for word in CANARY:
+                assert word[:5].encode() not in data and word[-6:].encode() not in data, (f, word)
