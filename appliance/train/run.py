@@ -151,7 +151,8 @@ def train(
         records = list(source.list_records())
         if not records:
             raise InputError("no active records to train on", hint="appliance vault ingest FILE")
-        manifest = build_manifest(records, recipe.data.heldout_fraction)
+        patients = source.patients() if hasattr(source, "patients") else None
+        manifest = build_manifest(records, recipe.data.heldout_fraction, patients)
         changes: list[dict] = []
         resume_from = None
         if resume and found is not None:
