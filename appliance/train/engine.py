@@ -192,6 +192,7 @@ class Trainer:
         self.sample_index = 0
         self.tokens_seen = 0
         self.best_eval = float("inf")
+        self.best_step: int | None = None
         self.evals_without_gain = 0
         self.resumed_from = None
         self.phases = {"plan_ready": plan.get("t_plan_ready") or time.time(), **(plan.get("_phases") or {})}
@@ -214,7 +215,10 @@ class Trainer:
         best = state.get("best_eval")
         self.best_eval = float("inf") if best is None else best
         self.evals_without_gain = state.get("evals_without_gain", 0)
+        self.best_step = state.get("best_step")
         self.resumed_from = self.step
+        if self.rank == 0 and self.plan.get("progress"):
+            metrics_mod.progress_log.info("resuming from step %d (checkpoint %s)", self.step, path.name)
         # RNG last: nothing after this point may draw randomness before the first training step.
         set_rng_state(json.loads((path / f"rng_rank{self.rank}.json").read_text()))
 
@@ -234,7 +238,7 @@ class Trainer:
             atomic_write(staging / "trainer_state.json", json.dumps({
                 "step": self.step, "sample_index": self.sample_index, "tokens_seen": self.tokens_seen,
                 "best_eval": self.best_eval if self.best_eval != float("inf") else None,
-                "evals_without_gain": self.evals_without_gain}))
+                "evals_without_gain": self.evals_without_gain, "best_step": self.best_step}))
             meta = {k: self.plan[k] for k in ("world_size", "recipe_sha256", "recipe_critical", "data_manifest_sha256")}
             meta.update(sample_index=self.sample_index, tokens_seen=self.tokens_seen)
             path = ckpt.commit(self.ckpt_root, self.step, meta, self.recipe["checkpoint"]["keep_last"])
@@ -304,7 +308,8 @@ class Trainer:
         if self.rank == 0:
             metrics_mod.truncate_after(self.run_dir / "metrics.jsonl", self.step)
             metrics = metrics_mod.MetricsLog(self.run_dir, start_step=self.step, max_steps=max_steps,
-                                             show_progress=self.plan.get("progress", True))
+                                             show_progress=self.plan.get("progress", True),
+                                             every=(self.recipe.get("progress") or {}).get("every", 10))
         every = self.recipe["checkpoint"]["every"]
         eval_every = self.recipe["eval"]["every"]
         patience = self.recipe["eval"]["early_stopping_patience"]
@@ -337,13 +342,16 @@ class Trainer:
             if eval_every and self.step % eval_every == 0 or self.step == max_steps:
                 last_eval = self.evaluate()
                 if last_eval is not None:
-                    if last_eval < self.best_eval - 1e-6:
-                        self.best_eval, self.evals_without_gain = last_eval, 0
+                    improved = last_eval < self.best_eval - 1e-6
+                    if improved:
+                        self.best_eval, self.evals_without_gain, self.best_step = last_eval, 0, self.step
+                        if patience:  # keep the best-by-held-out weights; final/ becomes them at the end
+                            self.export_model("best", snapshot=True)
                     else:
                         self.evals_without_gain += 1
                     if metrics is not None:
                         metrics.write({"kind": "eval", "step": self.step, "eval_loss": last_eval,
-                                       "eval_ppl": float(np.exp(min(last_eval, 50.0)))})
+                                       "eval_ppl": float(np.exp(min(last_eval, 50.0))), "best": improved})
                     if patience and self.evals_without_gain >= patience and self.step < max_steps:
                         stopped_early = True
             if self.step % every == 0 or self.step == max_steps or stopped_early:
@@ -363,11 +371,13 @@ class Trainer:
             "seconds_to_first_step": round(first_step_s, 3) if first_step_s is not None else None,
             "resumed_from_step": self.resumed_from,
             "stopped_early": stopped_early,
+            "best_step": self.best_step,
+            "best_eval_loss": self.best_eval if self.best_eval != float("inf") else None,
             "world_size": self.world,
             # seconds from the `train()` call to each start-up milestone (rank 0)
             "startup": {k: round(v - t0, 2) for k, v in self.phases.items()},
         }
-        summary.update(self.export_final())
+        summary.update(self.export_final(use_best=bool(patience)))
         if self.rank == 0:
             metrics_mod.plot_loss(self.run_dir)
             atomic_write(self.run_dir / "summary.json", json.dumps(summary, indent=1, sort_keys=True))
@@ -375,12 +385,48 @@ class Trainer:
         return summary
 
     # -- final model ------------------------------------------------------------------------------------
-    def export_final(self) -> dict:
-        """Write ``final/`` (merged HF model + tokenizer) via a staging dir and a rename."""
+    def export_final(self, use_best: bool = False) -> dict:
+        """Write ``final/``: the last step's model, or with early stopping on the best-by-held-out snapshot
+        (``best/``); ``final/selection.json`` records which."""
+        best = self.run_dir / "best"
+        if use_best and self.best_step is not None and (best / "model.safetensors").is_file():
+            extra: dict[str, Any] = {}
+            if self.rank == 0:
+                selection = {"selected": "best_heldout", "step": self.best_step, "eval_loss": self.best_eval,
+                             "last_step": self.step,
+                             "early_stopping_patience": self.recipe["eval"]["early_stopping_patience"]}
+                atomic_write(best / "selection.json", json.dumps(selection, indent=1, sort_keys=True))
+                fsync_tree(best)
+                self._replace_final(best)
+                extra = {"final_model": str(self.run_dir / "final"), "final_selected": "best_heldout",
+                         "final_step": self.best_step}
+            return extra
+        extra = self.export_model("final")
+        if self.rank == 0:
+            extra.update(final_selected="last_step", final_step=self.step)
+        return extra
+
+    def _replace_final(self, staging: Path) -> None:
+        final = self.run_dir / "final"
+        if final.exists():
+            trash = self.run_dir / ".final-old"
+            shutil.rmtree(trash, ignore_errors=True)
+            os.replace(final, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        os.replace(staging, final)
+
+    def export_model(self, name: str, snapshot: bool = False) -> dict:
+        """Write ``<run>/<name>/`` (merged HF model + tokenizer) via a staging dir and a rename.
+
+        ``snapshot``: mid-training (the best-so-far model): the engine's module is copied, never moved or
+        merged in place.  Every rank calls this (ZeRO-3 gathers the weights collectively)."""
+        import copy
+
         import torch
 
         module = self.engine.module
         extra: dict[str, Any] = {}
+        rng = rng_state() if snapshot else None  # a snapshot must not shift the training RNG streams
         if self.t["zero_stage"] == 3:
             state = self.engine._zero3_consolidated_16bit_state_dict()  # collective: every rank calls it
             if self.rank != 0:
@@ -389,13 +435,15 @@ class Trainer:
             module.load_state_dict(state, strict=False)
         elif self.rank != 0:
             return extra
+        elif snapshot:
+            module = copy.deepcopy(module)
         module = module.to("cpu")
         module.eval()
-        final = self.run_dir / "final"
-        staging = self.run_dir / ".final-staging"
+        final = self.run_dir / name
+        staging = self.run_dir / f".{name}-staging"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        if self.t.get("lora"):
+        if self.t.get("lora") and not snapshot:
             adapter_dir = self.run_dir / "adapter"
             shutil.rmtree(adapter_dir, ignore_errors=True)
             module.save_pretrained(str(adapter_dir), safe_serialization=True)
@@ -405,20 +453,27 @@ class Trainer:
                 module = module.merge_and_unload()
                 after = module(input_ids=probe).logits
             extra["lora_merge_max_abs_diff"] = float((before - after).abs().max())
+        elif self.t.get("lora"):
+            module = module.merge_and_unload()  # a copy: the training module keeps its adapters
         module.config.use_cache = True
         module.save_pretrained(str(staging), safe_serialization=True)
         from transformers import AutoTokenizer
 
         AutoTokenizer.from_pretrained(self.plan["tokenizer_dir"], local_files_only=True).save_pretrained(str(staging))
         shutil.copyfile(self.run_dir / "data_manifest.json", staging / "data_manifest.json")
+        if not snapshot:
+            atomic_write(staging / "selection.json", json.dumps({"selected": "last_step", "step": self.step},
+                                                                 indent=1, sort_keys=True))
         fsync_tree(staging)
-        if final.exists():
-            trash = self.run_dir / ".final-old"
-            shutil.rmtree(trash, ignore_errors=True)
-            os.replace(final, trash)
-            shutil.rmtree(trash, ignore_errors=True)
-        os.replace(staging, final)
-        extra["final_model"] = str(final)
+        if name == "final":
+            self._replace_final(staging)
+        else:
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(staging, final)
+        extra[f"{name}_model"] = str(final)
+        if rng is not None:
+            set_rng_state(rng)
         return extra
 
 

@@ -94,7 +94,13 @@ class CheckpointSection(Strict):
 
 class EvalSection(Strict):
     every: int | None = Field(default=20, ge=1)  # null = only at the end
-    early_stopping_patience: int | None = Field(default=None, ge=1)  # evals without improvement
+    # Stop after this many evals without a lower held-out loss; final/ is then the best-by-held-out model
+    # (not the last step's), recorded in final/selection.json and the run's result.
+    early_stopping_patience: int | None = Field(default=None, ge=1)
+
+
+class ProgressSection(Strict):
+    every: int = Field(default=10, ge=1)  # off a terminal: one log line per this many steps
 
 
 class Recipe(Strict):
@@ -104,6 +110,7 @@ class Recipe(Strict):
     train: TrainSection = TrainSection()
     checkpoint: CheckpointSection = CheckpointSection()
     eval: EvalSection = EvalSection()
+    progress: ProgressSection = ProgressSection()
 
     @property
     def world_size_hint(self) -> int:

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -206,7 +207,8 @@ def train(
             "resume_from": str(resume_from) if resume_from else None,
             "home": str(home.root),
             "audit_home": str(home.root) if audit else None,
-            "progress": progress,
+            # a bar on a terminal, else one log line per progress.every steps (systemd, nohup, timers)
+            "progress": (("bar" if sys.stderr.isatty() else "lines") if progress is True else progress),
             "t0": t0,
             "appliance_version": __version__,
         }
@@ -252,7 +254,8 @@ def train(
             "final_model": str(final_dir),
             **{k: summary.get(k) for k in ("steps", "final_loss", "eval_loss", "eval_ppl", "tokens_seen",
                                            "tokens_per_s", "seconds_to_first_step", "resumed_from_step",
-                                           "stopped_early", "world_size", "lora_merge_max_abs_diff", "startup")},
+                                           "stopped_early", "world_size", "lora_merge_max_abs_diff", "startup",
+                                           "best_step", "best_eval_loss", "final_selected", "final_step")},
             "checkpoint": latest[0].name if latest else None,
             "model_version": version,
             "data_manifest_sha256": manifest["sha256"],

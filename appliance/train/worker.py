@@ -78,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         _watch_parent(int(os.environ[ENV_PARENT_PID]))
     plan = json.loads(Path(args.plan).read_text(encoding="utf-8"))
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="[rank %(process)d] %(message)s")
+    # Progress lines (rank 0 only writes them): plain, so systemd/journald and nohup logs read cleanly.
+    progress = logging.getLogger("appliance.train.progress")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("train: %(message)s"))
+    progress.addHandler(handler)
+    progress.setLevel(logging.INFO)
+    progress.propagate = False
 
     import torch
 
