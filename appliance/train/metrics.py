@@ -21,9 +21,11 @@ progress_log = logging.getLogger("appliance.train.progress")
 
 
 def format_eta(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds < 0:
+    import math
+
+    if seconds is None or math.isnan(seconds) or seconds < 0:
         return "-"
-    s = int(round(seconds))
+    s = round(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
