@@ -111,6 +111,12 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all([tensor(x) for x in state["cuda"]])
 
 
+def lora_targets(model, lora: dict) -> list[str]:
+    """The recipe's target modules, or every known attention/MLP projection the model has."""
+    names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+    return lora.get("target_modules") or [t for t in _LORA_DEFAULT_TARGETS if t in names]
+
+
 def build_model(plan: dict):
     """A fresh model (``model.init``) or a loaded one (``model.path``), wrapped in LoRA when asked."""
     import torch
@@ -134,8 +140,7 @@ def build_model(plan: dict):
     if lora:
         from peft import LoraConfig, get_peft_model
 
-        names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
-        targets = lora.get("target_modules") or [t for t in _LORA_DEFAULT_TARGETS if t in names]
+        targets = lora_targets(model, lora)
         model = get_peft_model(model, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
                                                  target_modules=targets, task_type="CAUSAL_LM"))
     return model

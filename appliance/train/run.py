@@ -301,6 +301,25 @@ def _hostfile_hosts(hostfile: str) -> int:
     return max(1, sum(1 for ln in lines if ln.strip() and not ln.strip().startswith("#")))
 
 
+def dry_run_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | None = None) -> dict[str, Any]:
+    """What ``appliance train --dry-run`` does: resolve model, tokenizer and data; count; estimate memory."""
+    from appliance.train.data import VaultSource
+    from appliance.train.dryrun import dry_run
+    from appliance.train.recipe import load_recipe
+    from appliance.vault import Vault
+
+    recipe = load_recipe(config, overrides)
+
+    def model_dir(r: Recipe) -> Path:
+        return _check_model_dir(Path(r.model.path) if r.model.path else _registry_dir(home, r.model.registry or ""))
+
+    with Vault.open(home, keys) as vault:
+        source = VaultSource(vault, recipe.data.sources)
+        if not source.list_records():
+            raise InputError("no active records to train on", hint="appliance vault ingest FILE")
+        return dry_run(home, recipe, source=source, resolve_model_dir=model_dir)
+
+
 def train_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | None = None, resume: bool = False,
                      allow_change: Iterable[str] = (), progress: bool = True) -> dict[str, Any]:
     """What ``appliance train`` does: load the recipe, open the vault with the unlocked keys, :func:`train`."""
