@@ -198,6 +198,7 @@ class Trainer:
         self.tokens_seen = 0
         self.best_eval = float("inf")
         self.best_step: int | None = None
+        self.model_state_bytes: int | None = None
         self.evals_without_gain = 0
         self.resumed_from = None
         self.phases = {"plan_ready": plan.get("t_plan_ready") or time.time(), **(plan.get("_phases") or {})}
@@ -268,6 +269,9 @@ class Trainer:
             x = self._batch(micro)
             out = self.engine(input_ids=x, labels=x, use_cache=False)
             self.engine.backward(out.loss)
+            if self.step == 1 and micro == 0 and self.rank == 0:
+                # grads and Adam states both live: the model-state peak the dry run's estimate is about
+                self.model_state_bytes = live_tensor_bytes(self.engine)
             self.engine.step()
             total += out.loss.detach().float()
         dist.all_reduce(total)
@@ -377,6 +381,7 @@ class Trainer:
             "resumed_from_step": self.resumed_from,
             "stopped_early": stopped_early,
             "best_step": self.best_step,
+            "model_state_bytes_rank0": self.model_state_bytes,
             "best_eval_loss": self.best_eval if self.best_eval != float("inf") else None,
             "world_size": self.world,
             # seconds from the `train()` call to each start-up milestone (rank 0)
@@ -480,6 +485,32 @@ class Trainer:
         if rng is not None:
             set_rng_state(rng)
         return extra
+
+
+def live_tensor_bytes(engine) -> int:
+    """Bytes of every distinct tensor storage this process holds now (params, grads, optimizer states and
+    DeepSpeed's flat buffers; each storage counted once), for comparing with the dry run's estimate."""
+    import gc
+
+    import torch
+
+    seen: dict[int, int] = {}
+
+    def add(t) -> None:
+        if isinstance(t, torch.Tensor) and t.device.type != "meta":
+            st = t.untyped_storage()
+            seen[st.data_ptr()] = st.nbytes()
+
+    for p in engine.module.parameters():
+        add(p)
+        add(p.grad)
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, torch.Tensor):
+                add(obj)
+        except ReferenceError:  # a dead weak proxy
+            continue
+    return sum(seen.values())
 
 
 def _audit(plan: dict, action: str, obj: dict) -> None:

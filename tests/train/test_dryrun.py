@@ -32,3 +32,15 @@ def test_dry_run_counts_and_estimates_without_training(tmp_path):
                                                       "lora": {"r": 4, "alpha": 8, "dropout": 0.0}}))
     m3 = dry_run(home, lora, source=InMemorySource(corpus(160)))["memory"]
     assert "stage3" in m3["estimator"] and 0 < m3["params_trainable"] < m3["params_total"] // 4
+
+
+def test_estimate_against_measured_model_states(train_tmp, reference):
+    """The dry run's per-GPU figure vs the model-state bytes rank 0 held at its peak in the reference run
+    (tiny llama, ZeRO-2, 2 ranks): target within 25%."""
+    home, res = reference
+    recipe = recipe_from_dict(base_recipe("exact"))
+    est = dry_run(Home(train_tmp / "dry-ref"), recipe, source=InMemorySource(corpus(160)))["memory"]
+    measured = res["model_state_bytes_rank0"]
+    ratio = est["gpu_bytes_per_device"] / measured
+    print(f"dry-run estimate {est['gpu_bytes_per_device']} B vs measured {measured} B: ratio {ratio:.3f}")
+    assert 0.75 <= ratio <= 1.25, (est, measured)
