@@ -117,6 +117,29 @@ def lora_targets(model, lora: dict) -> list[str]:
     return lora.get("target_modules") or [t for t in _LORA_DEFAULT_TARGETS if t in names]
 
 
+def _load_4bit(path: str, recipe: dict):
+    """QLoRA base: NF4 weights with double quantization, bf16 compute, on this rank's GPU, frozen."""
+    import torch
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        from appliance.errors import MissingComponent
+
+        raise MissingComponent("train.lora.quantize: 4bit needs bitsandbytes",
+                               hint="install the appliance's gpu extra on this GPU host") from None
+    from peft import prepare_model_for_kbit_training
+
+    qcfg = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16)
+    model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=False, local_files_only=True,
+                                                 use_safetensors=True, quantization_config=qcfg,
+                                                 device_map={"": torch.cuda.current_device()})
+    return prepare_model_for_kbit_training(
+        model, use_gradient_checkpointing=recipe["train"]["gradient_checkpointing"])
+
+
 def build_model(plan: dict):
     """A fresh model (``model.init``) or a loaded one (``model.path``), wrapped in LoRA when asked."""
     import torch
@@ -130,6 +153,8 @@ def build_model(plan: dict):
 
         config = AutoConfig.from_pretrained(plan["model_config_dir"], local_files_only=True)
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    elif (recipe["train"].get("lora") or {}).get("quantize") == "4bit":
+        model = _load_4bit(plan["model_path"], recipe)
     else:
         model = AutoModelForCausalLM.from_pretrained(plan["model_path"], trust_remote_code=False,
                                                      local_files_only=True, use_safetensors=True,
@@ -425,6 +450,22 @@ class Trainer:
             shutil.rmtree(trash, ignore_errors=True)
         os.replace(staging, final)
 
+    def _dequantized_merge(self, module):
+        """QLoRA: save the adapters, reload the base in bf16 on the CPU, merge them there."""
+        import tempfile
+
+        import torch
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM
+
+        with tempfile.TemporaryDirectory(dir=self.run_dir, prefix=".adapter-") as tmp:
+            module.save_pretrained(tmp, safe_serialization=True)
+            base = AutoModelForCausalLM.from_pretrained(self.plan["model_path"], trust_remote_code=False,
+                                                        local_files_only=True, use_safetensors=True,
+                                                        dtype=torch.bfloat16)
+            merged = PeftModel.from_pretrained(base, tmp).merge_and_unload()
+        return merged
+
     def export_model(self, name: str, snapshot: bool = False) -> dict:
         """Write ``<run>/<name>/`` (merged HF model + tokenizer) via a staging dir and a rename.
 
@@ -445,6 +486,8 @@ class Trainer:
             module.load_state_dict(state, strict=False)
         elif self.rank != 0:
             return extra
+        elif (self.t.get("lora") or {}).get("quantize"):
+            module = self._dequantized_merge(module)  # 4-bit weights cannot be copied or moved to the CPU
         elif snapshot:
             module = copy.deepcopy(module)
         module = module.to("cpu")
@@ -453,7 +496,7 @@ class Trainer:
         staging = self.run_dir / f".{name}-staging"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        if self.t.get("lora") and not snapshot:
+        if self.t.get("lora") and not snapshot and not self.t["lora"].get("quantize"):
             adapter_dir = self.run_dir / "adapter"
             shutil.rmtree(adapter_dir, ignore_errors=True)
             module.save_pretrained(str(adapter_dir), safe_serialization=True)
@@ -463,7 +506,7 @@ class Trainer:
                 module = module.merge_and_unload()
                 after = module(input_ids=probe).logits
             extra["lora_merge_max_abs_diff"] = float((before - after).abs().max())
-        elif self.t.get("lora"):
+        elif self.t.get("lora") and not self.t["lora"].get("quantize"):
             module = module.merge_and_unload()  # a copy: the training module keeps its adapters
         module.config.use_cache = True
         module.save_pretrained(str(staging), safe_serialization=True)

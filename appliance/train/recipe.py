@@ -55,6 +55,8 @@ class LoraSection(Strict):
     alpha: int = Field(default=32, ge=1)
     dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
     target_modules: list[str] | None = None  # default: every attention/MLP projection
+    # QLoRA: the frozen base loaded in 4-bit NF4 through bitsandbytes (GPU only; refused on a CPU host)
+    quantize: Literal["4bit"] | None = None
 
 
 class TrainSection(Strict):
@@ -111,6 +113,13 @@ class Recipe(Strict):
     checkpoint: CheckpointSection = CheckpointSection()
     eval: EvalSection = EvalSection()
     progress: ProgressSection = ProgressSection()
+
+    @model_validator(mode="after")
+    def _qlora_needs_base(self):
+        if self.train.lora and self.train.lora.quantize and self.model.init is not None:
+            raise ValueError("train.lora.quantize needs a pretrained base (model.path or model.registry), "
+                             "not model.init")
+        return self
 
     @property
     def world_size_hint(self) -> int:

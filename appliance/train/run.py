@@ -138,6 +138,11 @@ def train(
         if recipe.train.precision == "fp16" and not on_gpu and not _cpu_fp16_ok():
             raise UsageError("train.precision fp16 needs a GPU (this CPU has no fp16 kernels)",
                              hint="use --set train.precision=bf16 (or fp32) on a CPU host")
+        if recipe.train.lora and recipe.train.lora.quantize and not on_gpu:
+            raise UsageError("train.lora.quantize: 4bit (QLoRA) needs a CUDA GPU; bitsandbytes' 4-bit kernels "
+                             "do not train on this CPU host",
+                             hint="drop the setting (--set train.lora.quantize=null) for plain LoRA, "
+                                  "or run on a GPU host")
         world_size = recipe.run.nproc * (_hostfile_hosts(recipe.run.hostfile) if recipe.run.hostfile else 1)
 
         if not resume and ckpt.committed(ckpt_root):
