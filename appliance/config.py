@@ -94,6 +94,12 @@ class VaultSection(Strict):
     chunk_size: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)  # AEAD chunk (plaintext bytes)
     jsonl_text_field: str = "text"
     csv_text_column: str = "text"
+    # Column (CSV) / field (JSONL) names; text_column overrides the two above.  `vault ingest --text-column`
+    # etc. override these per run.  Patient ids are stored only as a keyed hash; dates only as YYYY-MM.
+    text_column: str | None = None
+    id_column: str | None = None
+    patient_column: str | None = None
+    date_column: str | None = None
     max_file_bytes: int = Field(default=1 << 30, ge=1)
     max_record_chars: int = Field(default=200_000, ge=1)  # also bounds a line/field read (4 bytes per char)
     min_record_chars: int = Field(default=20, ge=0)

@@ -17,6 +17,19 @@ def _render(result: dict) -> None:
     err_console.print(kv_table("training finished", rows))
 
 
+def _render_plan(plan: dict) -> None:
+    mem = plan["memory"]
+    rows = {"model": plan["model"], "records train/held-out": f"{plan['records']['train']}/{plan['records']['heldout']}",
+            "split grouped by": plan["split_grouped_by"], "train tokens": plan["tokens"]["train"],
+            "samples": plan["samples"]["train"], "global batch": plan["global_batch"],
+            "steps per epoch": plan["steps_per_epoch"], "max steps": plan["max_steps"], "epochs": plan["epochs"],
+            "params (trainable)": f"{mem['params_total']} ({mem['params_trainable']})",
+            f"GPU GiB/device (ZeRO-{mem['zero_stage']}, offload {mem['offload']})": mem["gpu_gib_per_device"],
+            "CPU GiB/node": mem["cpu_gib_per_node"]}
+    err_console.print(kv_table("dry run (nothing trained)", rows))
+    err_console.print(f"memory: {mem['note']}")
+
+
 def register(root: typer.Typer) -> None:
     @root.command("train")
     def train_cmd(
@@ -27,16 +40,29 @@ def register(root: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--allow-change", help="Accept a changed resume-critical setting (logged)."),
         ] = None,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="Check model, tokenizer and data resolve; print tokens, steps per epoch, epochs and "
+                              "DeepSpeed's memory estimate per GPU; train nothing.")] = False,
         passphrase_file: PassphraseFileOpt = None,
         json_: JsonOpt = False,
     ) -> None:
-        """Train (or --resume) a model from the vault with DeepSpeed; final HF model in runs/<name>/final/."""
+        """Train (or --resume) a model from the vault with DeepSpeed; final HF model in runs/<name>/final/.
+
+        Early stopping: set eval.early_stopping_patience (evals without a lower held-out loss); final/ is
+        then the best-by-held-out model, not the last step's (final/selection.json says which step).
+        Off a terminal, progress is one log line per progress.every steps.
+        """
         from appliance.train.recipe import load_recipe
         from appliance.train.run import train_from_vault
 
         load_recipe(config, set_ or [])  # report recipe problems before asking for a passphrase
         home = get_home().require_initialized()
         keys = unlock(passphrase_file, home)
+        if dry_run:
+            from appliance.train.run import dry_run_from_vault
+
+            emit(dry_run_from_vault(home, keys, config, overrides=set_ or []), json_, _render_plan)
+            return
         result = train_from_vault(home, keys, config, overrides=set_ or [], resume=resume,
                                   allow_change=allow_change or [])
         emit(result, json_, _render)

@@ -48,12 +48,25 @@ def _table(title: str, counts: dict, key: str = "reason"):
 def ingest_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Files (.txt .md .jsonl .csv) or directories (recursive).")],
     source: Annotated[str, typer.Option("--source", help="Source name for these records, e.g. notes-2026-01.")],
+    text_column: Annotated[str | None, typer.Option(
+        "--text-column", help="CSV column / JSONL field with the note text ([vault] text_column; default 'text').")] = None,
+    id_column: Annotated[str | None, typer.Option(
+        "--id-column", help="Column with the export's note id (stored as a keyed hash; [vault] id_column).")] = None,
+    patient_column: Annotated[str | None, typer.Option(
+        "--patient-column", help="Column with the patient id: stored only as a keyed hash; groups the held-out "
+                                 "split by patient and enables `vault shred --patient` ([vault] patient_column).")] = None,
+    date_column: Annotated[str | None, typer.Option(
+        "--date-column", help="Column with the note date (kept as YYYY-MM for per-month eval; [vault] date_column).")] = None,
     passphrase_file: PassphraseFileOpt = None,
     json_out: JsonOpt = False,
     follow_symlinks: Annotated[bool, typer.Option(
         "--follow-symlinks", help="Follow symbolic links whose target stays inside the named tree.")] = False,
 ) -> None:
-    """Scrub, filter, de-duplicate, encrypt and catalogue text files. Exit 1 if any file failed."""
+    """Scrub, filter, de-duplicate, encrypt and catalogue text files. Exit 1 if any file failed.
+
+    CSV/JSONL exports: name the text column with --text-column and keep the patient, date and note id with
+    --patient-column, --date-column and --id-column (the same keys in the [vault] section of appliance.toml).
+    """
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     vault = _open(passphrase_file)
@@ -72,7 +85,9 @@ def ingest_cmd(
             progress.update(task, kept=info["kept"])
 
     with progress:
-        report = vault.ingest(paths, source, progress=on_progress, follow_symlinks=follow_symlinks)
+        report = vault.ingest(paths, source, progress=on_progress, follow_symlinks=follow_symlinks, columns={
+            "text_column": text_column, "id_column": id_column, "patient_column": patient_column,
+            "date_column": date_column})
     for e in report.errors:
         err_console.print(f"error: {e['path']}: {e['error']}", markup=False, highlight=False)
 
@@ -179,12 +194,17 @@ def verify_cmd(passphrase_file: PassphraseFileOpt = None, json_out: JsonOpt = Fa
 def shred_cmd(
     record: Annotated[str | None, typer.Option("--record", help="Record id to shred.")] = None,
     source: Annotated[str | None, typer.Option("--source", help="Shred every record of this source.")] = None,
+    patient: Annotated[str | None, typer.Option(
+        "--patient", help="Shred every record of this patient id (erasure request; needs --patient-column at ingest).")] = None,
     passphrase_file: PassphraseFileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Crypto-shred records: destroy their data keys, then their ciphertext; keep a tombstone."""
+    """Crypto-shred records: destroy their data keys, then their ciphertext; keep a tombstone.
+
+    Audited; models trained on the shredded records are flagged in the registry's lineage.
+    """
     vault = _open(passphrase_file)
-    res = vault.shred(record_id=record, source=source)
+    res = vault.shred(record_id=record, source=source, patient=patient)
     for e in res["hook_errors"]:
         err_console.print(f"warning: on-shred hook failed: {e}", markup=False)
     emit(res, json_out, lambda d: console.print(f"shredded {d['count']} record(s)"))

@@ -43,7 +43,7 @@ __all__ = [
 class EvalRecord:
     id: str
     source: str = "(unknown)"
-    month: str = "(unknown)"  # ingest month, YYYY-MM
+    month: str = "(unknown)"  # note month (date column) or ingest month, YYYY-MM
 
 
 def sample_ids(ids: Sequence[str], limit: int, salt: str = "eval") -> list[str]:
@@ -156,9 +156,12 @@ def evaluate_version(home: Home, keys, version: str, *, settings: GateSection | 
         metas = {m.id: m for m in vault.list_records(None, "active")}
         rows = [{"id": i, "split": "heldout"} for i in metas]
 
+    # The note's own month (ingested with --date-column) when known, else the ingest month.
+    note_months = {rid: x.note_month for rid, x in vault.record_extras(set(metas)).items() if x.note_month}
+
     def rec(r):
         m = metas[r["id"]]
-        return EvalRecord(m.id, m.source, _month(m.ingested_at))
+        return EvalRecord(m.id, m.source, note_months.get(m.id) or _month(m.ingested_at))
 
     heldout = [rec(r) for r in rows if r["split"] == "heldout" and r["id"] in metas]
     train = [rec(r) for r in rows if r["split"] == "train" and r["id"] in metas]

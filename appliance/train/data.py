@@ -2,8 +2,10 @@
 
 * A :class:`RecordSource` lists record metadata and decrypts one record's text in memory (the vault, or an
   in-memory source in tests).  Text never touches the disk here.
-* The held-out split is a function of the record id alone (a hash), so a record stays on its side of the
-  split when new months arrive.
+* The held-out split is a function of the record's group alone (a hash), so a record stays on its side of
+  the split when new months arrive.  The group is the patient (keyed hash) when the vault knows it, else the
+  record id: all of one patient's notes land on one side, so held-out perplexity is not flattered by a
+  patient seen in training.  The manifest records which (``grouped_by``).
 * The data manifest is the sorted list of ``(id, sha256, split)`` plus its hash: what a model was trained on,
   with ids and hashes only.
 * Token ids are derived text, so they leave the parent process only through a memory-only file
@@ -51,10 +53,12 @@ class MemoryRecord:
 
 
 class InMemorySource:
-    """A record source over ``{id: text}`` (tests, benchmarks); sha256 is of the text, as in the vault."""
+    """A record source over ``{id: text}`` (tests, benchmarks); sha256 is of the text, as in the vault.
+    ``patients`` maps record id → patient key (already hashed), for grouped splits."""
 
-    def __init__(self, texts: dict[str, str], source: str = "memory"):
+    def __init__(self, texts: dict[str, str], source: str = "memory", patients: dict[str, str] | None = None):
         self._texts = dict(texts)
+        self._patients = dict(patients or {})
         self._meta = [MemoryRecord(i, source, hashlib.sha256(t.encode("utf-8")).hexdigest())
                       for i, t in sorted(self._texts.items())]
 
@@ -63,6 +67,9 @@ class InMemorySource:
 
     def read_text(self, record_id: str) -> str:
         return self._texts[record_id]
+
+    def patients(self) -> dict[str, str]:
+        return dict(self._patients)
 
 
 class VaultSource:
@@ -78,6 +85,10 @@ class VaultSource:
     def read_text(self, record_id: str) -> str:
         return self._vault.read_text(record_id)
 
+    def patients(self) -> dict[str, str]:
+        """Record id → patient key, for the records ingested with a patient column."""
+        return {rid: x.patient_key for rid, x in self._vault.record_extras().items() if x.patient_key}
+
 
 # -- split and manifest ---------------------------------------------------------------------------------
 
@@ -90,16 +101,41 @@ def is_heldout(record_id: str, fraction: float) -> bool:
     return int.from_bytes(h[:8], "big") / 2**64 < fraction
 
 
-def build_manifest(records: Iterable[RecordMetaLike], heldout_fraction: float) -> dict:
-    """``{"records": [{"id","sha256","split"}...] (sorted by id), "counts", "sha256"}`` — ids and hashes only."""
-    rows = sorted(
-        ({"id": r.id, "sha256": r.sha256, "split": "heldout" if is_heldout(r.id, heldout_fraction) else "train"}
-         for r in records),
-        key=lambda x: x["id"],
-    )
+def split_group(record_id: str, patient_key: str | None) -> str:
+    """What the held-out hash is taken of: the patient when known, else the record."""
+    return f"patient:{patient_key}" if patient_key else record_id
+
+
+def build_manifest(records: Iterable[RecordMetaLike], heldout_fraction: float,
+                   patients: dict[str, str] | None = None) -> dict:
+    """``{"records": [{"id","sha256","split"[,"patient"]}...] (sorted by id), "counts", "grouped_by", "sha256"}``.
+
+    Ids and keyed hashes only.  With ``patients`` (record id → patient key) every record of one patient
+    falls on the same side; ``grouped_by`` is ``"patient"`` when every record has a patient,
+    ``"patient_where_known"`` when some do, else ``"record"``.
+    """
+    patients = patients or {}
+    rows = []
+    for r in records:
+        pk = patients.get(r.id)
+        row = {"id": r.id, "sha256": r.sha256,
+               "split": "heldout" if is_heldout(split_group(r.id, pk), heldout_fraction) else "train"}
+        if pk:
+            row["patient"] = pk
+        rows.append(row)
+    rows.sort(key=lambda x: x["id"])
     counts = {"train": sum(r["split"] == "train" for r in rows), "heldout": sum(r["split"] == "heldout" for r in rows)}
+    with_patient = sum("patient" in r for r in rows)
+    grouped = "record" if not with_patient else "patient" if with_patient == len(rows) else "patient_where_known"
     return {"version": 1, "heldout_fraction": heldout_fraction, "records": rows, "counts": counts,
+            "grouped_by": grouped, "records_with_patient": with_patient,
             "sha256": sha256_bytes(canonical_json(rows))}
+
+
+def manifest_for(source: RecordSource, heldout_fraction: float) -> dict:
+    """:func:`build_manifest` over a source's active records, grouped by patient where the source knows it."""
+    patients = source.patients() if hasattr(source, "patients") else None
+    return build_manifest(source.list_records(), heldout_fraction, patients)
 
 
 # -- tokenize and pack ----------------------------------------------------------------------------------

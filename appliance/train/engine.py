@@ -111,6 +111,35 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all([tensor(x) for x in state["cuda"]])
 
 
+def lora_targets(model, lora: dict) -> list[str]:
+    """The recipe's target modules, or every known attention/MLP projection the model has."""
+    names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+    return lora.get("target_modules") or [t for t in _LORA_DEFAULT_TARGETS if t in names]
+
+
+def _load_4bit(path: str, recipe: dict):
+    """QLoRA base: NF4 weights with double quantization, bf16 compute, on this rank's GPU, frozen."""
+    import torch
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        from appliance.errors import MissingComponent
+
+        raise MissingComponent("train.lora.quantize: 4bit needs bitsandbytes",
+                               hint="install the appliance's gpu extra on this GPU host") from None
+    from peft import prepare_model_for_kbit_training
+
+    qcfg = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16)
+    model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=False, local_files_only=True,
+                                                 use_safetensors=True, quantization_config=qcfg,
+                                                 device_map={"": torch.cuda.current_device()})
+    return prepare_model_for_kbit_training(
+        model, use_gradient_checkpointing=recipe["train"]["gradient_checkpointing"])
+
+
 def build_model(plan: dict):
     """A fresh model (``model.init``) or a loaded one (``model.path``), wrapped in LoRA when asked."""
     import torch
@@ -124,6 +153,8 @@ def build_model(plan: dict):
 
         config = AutoConfig.from_pretrained(plan["model_config_dir"], local_files_only=True)
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    elif (recipe["train"].get("lora") or {}).get("quantize") == "4bit":
+        model = _load_4bit(plan["model_path"], recipe)
     else:
         model = AutoModelForCausalLM.from_pretrained(plan["model_path"], trust_remote_code=False,
                                                      local_files_only=True, use_safetensors=True,
@@ -134,8 +165,7 @@ def build_model(plan: dict):
     if lora:
         from peft import LoraConfig, get_peft_model
 
-        names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
-        targets = lora.get("target_modules") or [t for t in _LORA_DEFAULT_TARGETS if t in names]
+        targets = lora_targets(model, lora)
         model = get_peft_model(model, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
                                                  target_modules=targets, task_type="CAUSAL_LM"))
     return model
@@ -192,6 +222,8 @@ class Trainer:
         self.sample_index = 0
         self.tokens_seen = 0
         self.best_eval = float("inf")
+        self.best_step: int | None = None
+        self.model_state_bytes: int | None = None
         self.evals_without_gain = 0
         self.resumed_from = None
         self.phases = {"plan_ready": plan.get("t_plan_ready") or time.time(), **(plan.get("_phases") or {})}
@@ -214,7 +246,10 @@ class Trainer:
         best = state.get("best_eval")
         self.best_eval = float("inf") if best is None else best
         self.evals_without_gain = state.get("evals_without_gain", 0)
+        self.best_step = state.get("best_step")
         self.resumed_from = self.step
+        if self.rank == 0 and self.plan.get("progress"):
+            metrics_mod.progress_log.info("resuming from step %d (checkpoint %s)", self.step, path.name)
         # RNG last: nothing after this point may draw randomness before the first training step.
         set_rng_state(json.loads((path / f"rng_rank{self.rank}.json").read_text()))
 
@@ -234,7 +269,7 @@ class Trainer:
             atomic_write(staging / "trainer_state.json", json.dumps({
                 "step": self.step, "sample_index": self.sample_index, "tokens_seen": self.tokens_seen,
                 "best_eval": self.best_eval if self.best_eval != float("inf") else None,
-                "evals_without_gain": self.evals_without_gain}))
+                "evals_without_gain": self.evals_without_gain, "best_step": self.best_step}))
             meta = {k: self.plan[k] for k in ("world_size", "recipe_sha256", "recipe_critical", "data_manifest_sha256")}
             meta.update(sample_index=self.sample_index, tokens_seen=self.tokens_seen)
             path = ckpt.commit(self.ckpt_root, self.step, meta, self.recipe["checkpoint"]["keep_last"])
@@ -259,6 +294,9 @@ class Trainer:
             x = self._batch(micro)
             out = self.engine(input_ids=x, labels=x, use_cache=False)
             self.engine.backward(out.loss)
+            if self.step == 1 and micro == 0 and self.rank == 0:
+                # grads and Adam states both live: the model-state peak the dry run's estimate is about
+                self.model_state_bytes = live_tensor_bytes(self.engine)
             self.engine.step()
             total += out.loss.detach().float()
         dist.all_reduce(total)
@@ -304,7 +342,8 @@ class Trainer:
         if self.rank == 0:
             metrics_mod.truncate_after(self.run_dir / "metrics.jsonl", self.step)
             metrics = metrics_mod.MetricsLog(self.run_dir, start_step=self.step, max_steps=max_steps,
-                                             show_progress=self.plan.get("progress", True))
+                                             show_progress=self.plan.get("progress", True),
+                                             every=(self.recipe.get("progress") or {}).get("every", 10))
         every = self.recipe["checkpoint"]["every"]
         eval_every = self.recipe["eval"]["every"]
         patience = self.recipe["eval"]["early_stopping_patience"]
@@ -337,13 +376,16 @@ class Trainer:
             if eval_every and self.step % eval_every == 0 or self.step == max_steps:
                 last_eval = self.evaluate()
                 if last_eval is not None:
-                    if last_eval < self.best_eval - 1e-6:
-                        self.best_eval, self.evals_without_gain = last_eval, 0
+                    improved = last_eval < self.best_eval - 1e-6
+                    if improved:
+                        self.best_eval, self.evals_without_gain, self.best_step = last_eval, 0, self.step
+                        if patience:  # keep the best-by-held-out weights; final/ becomes them at the end
+                            self.export_model("best", snapshot=True)
                     else:
                         self.evals_without_gain += 1
                     if metrics is not None:
                         metrics.write({"kind": "eval", "step": self.step, "eval_loss": last_eval,
-                                       "eval_ppl": float(np.exp(min(last_eval, 50.0)))})
+                                       "eval_ppl": float(np.exp(min(last_eval, 50.0))), "best": improved})
                     if patience and self.evals_without_gain >= patience and self.step < max_steps:
                         stopped_early = True
             if self.step % every == 0 or self.step == max_steps or stopped_early:
@@ -363,11 +405,14 @@ class Trainer:
             "seconds_to_first_step": round(first_step_s, 3) if first_step_s is not None else None,
             "resumed_from_step": self.resumed_from,
             "stopped_early": stopped_early,
+            "best_step": self.best_step,
+            "model_state_bytes_rank0": self.model_state_bytes,
+            "best_eval_loss": self.best_eval if self.best_eval != float("inf") else None,
             "world_size": self.world,
             # seconds from the `train()` call to each start-up milestone (rank 0)
             "startup": {k: round(v - t0, 2) for k, v in self.phases.items()},
         }
-        summary.update(self.export_final())
+        summary.update(self.export_final(use_best=bool(patience)))
         if self.rank == 0:
             metrics_mod.plot_loss(self.run_dir)
             atomic_write(self.run_dir / "summary.json", json.dumps(summary, indent=1, sort_keys=True))
@@ -375,12 +420,64 @@ class Trainer:
         return summary
 
     # -- final model ------------------------------------------------------------------------------------
-    def export_final(self) -> dict:
-        """Write ``final/`` (merged HF model + tokenizer) via a staging dir and a rename."""
+    def export_final(self, use_best: bool = False) -> dict:
+        """Write ``final/``: the last step's model, or with early stopping on the best-by-held-out snapshot
+        (``best/``); ``final/selection.json`` records which."""
+        best = self.run_dir / "best"
+        if use_best and self.best_step is not None and (best / "model.safetensors").is_file():
+            extra: dict[str, Any] = {}
+            if self.rank == 0:
+                selection = {"selected": "best_heldout", "step": self.best_step, "eval_loss": self.best_eval,
+                             "last_step": self.step,
+                             "early_stopping_patience": self.recipe["eval"]["early_stopping_patience"]}
+                atomic_write(best / "selection.json", json.dumps(selection, indent=1, sort_keys=True))
+                fsync_tree(best)
+                self._replace_final(best)
+                extra = {"final_model": str(self.run_dir / "final"), "final_selected": "best_heldout",
+                         "final_step": self.best_step}
+            return extra
+        extra = self.export_model("final")
+        if self.rank == 0:
+            extra.update(final_selected="last_step", final_step=self.step)
+        return extra
+
+    def _replace_final(self, staging: Path) -> None:
+        final = self.run_dir / "final"
+        if final.exists():
+            trash = self.run_dir / ".final-old"
+            shutil.rmtree(trash, ignore_errors=True)
+            os.replace(final, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        os.replace(staging, final)
+
+    def _dequantized_merge(self, module):
+        """QLoRA: save the adapters, reload the base in bf16 on the CPU, merge them there."""
+        import tempfile
+
+        import torch
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM
+
+        with tempfile.TemporaryDirectory(dir=self.run_dir, prefix=".adapter-") as tmp:
+            module.save_pretrained(tmp, safe_serialization=True)
+            base = AutoModelForCausalLM.from_pretrained(self.plan["model_path"], trust_remote_code=False,
+                                                        local_files_only=True, use_safetensors=True,
+                                                        dtype=torch.bfloat16)
+            merged = PeftModel.from_pretrained(base, tmp).merge_and_unload()
+        return merged
+
+    def export_model(self, name: str, snapshot: bool = False) -> dict:
+        """Write ``<run>/<name>/`` (merged HF model + tokenizer) via a staging dir and a rename.
+
+        ``snapshot``: mid-training (the best-so-far model): the engine's module is copied, never moved or
+        merged in place.  Every rank calls this (ZeRO-3 gathers the weights collectively)."""
+        import copy
+
         import torch
 
         module = self.engine.module
         extra: dict[str, Any] = {}
+        rng = rng_state() if snapshot else None  # a snapshot must not shift the training RNG streams
         if self.t["zero_stage"] == 3:
             state = self.engine._zero3_consolidated_16bit_state_dict()  # collective: every rank calls it
             if self.rank != 0:
@@ -389,13 +486,17 @@ class Trainer:
             module.load_state_dict(state, strict=False)
         elif self.rank != 0:
             return extra
+        elif (self.t.get("lora") or {}).get("quantize"):
+            module = self._dequantized_merge(module)  # 4-bit weights cannot be copied or moved to the CPU
+        elif snapshot:
+            module = copy.deepcopy(module)
         module = module.to("cpu")
         module.eval()
-        final = self.run_dir / "final"
-        staging = self.run_dir / ".final-staging"
+        final = self.run_dir / name
+        staging = self.run_dir / f".{name}-staging"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        if self.t.get("lora"):
+        if self.t.get("lora") and not snapshot and not self.t["lora"].get("quantize"):
             adapter_dir = self.run_dir / "adapter"
             shutil.rmtree(adapter_dir, ignore_errors=True)
             module.save_pretrained(str(adapter_dir), safe_serialization=True)
@@ -405,21 +506,54 @@ class Trainer:
                 module = module.merge_and_unload()
                 after = module(input_ids=probe).logits
             extra["lora_merge_max_abs_diff"] = float((before - after).abs().max())
+        elif self.t.get("lora") and not self.t["lora"].get("quantize"):
+            module = module.merge_and_unload()  # a copy: the training module keeps its adapters
         module.config.use_cache = True
         module.save_pretrained(str(staging), safe_serialization=True)
         from transformers import AutoTokenizer
 
         AutoTokenizer.from_pretrained(self.plan["tokenizer_dir"], local_files_only=True).save_pretrained(str(staging))
         shutil.copyfile(self.run_dir / "data_manifest.json", staging / "data_manifest.json")
+        if not snapshot:
+            atomic_write(staging / "selection.json", json.dumps({"selected": "last_step", "step": self.step},
+                                                                 indent=1, sort_keys=True))
         fsync_tree(staging)
-        if final.exists():
-            trash = self.run_dir / ".final-old"
-            shutil.rmtree(trash, ignore_errors=True)
-            os.replace(final, trash)
-            shutil.rmtree(trash, ignore_errors=True)
-        os.replace(staging, final)
-        extra["final_model"] = str(final)
+        if name == "final":
+            self._replace_final(staging)
+        else:
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(staging, final)
+        extra[f"{name}_model"] = str(final)
+        if rng is not None:
+            set_rng_state(rng)
         return extra
+
+
+def live_tensor_bytes(engine) -> int:
+    """Bytes of every distinct tensor storage this process holds now (params, grads, optimizer states and
+    DeepSpeed's flat buffers; each storage counted once), for comparing with the dry run's estimate."""
+    import gc
+
+    import torch
+
+    seen: dict[int, int] = {}
+
+    def add(t) -> None:
+        if isinstance(t, torch.Tensor) and t.device.type != "meta":
+            st = t.untyped_storage()
+            seen[st.data_ptr()] = st.nbytes()
+
+    for p in engine.module.parameters():
+        add(p)
+        add(p.grad)
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, torch.Tensor):
+                add(obj)
+        except ReferenceError:  # a dead weak proxy
+            continue
+    return sum(seen.values())
 
 
 def _audit(plan: dict, action: str, obj: dict) -> None:

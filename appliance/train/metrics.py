@@ -1,5 +1,9 @@
 """Training metrics on rank 0: ``metrics.jsonl``, TensorBoard events, a Rich progress bar, ``loss.png``.
 
+On a terminal the progress is a Rich bar; off one (systemd, nohup, the retrain timer) it is one log line
+per ``progress.every`` steps on the ``appliance.train.progress`` logger (step, loss, lr, tokens/s, ETA).
+Eval results and the resume point go to the same logger as they happen, in both modes.
+
 ``metrics.jsonl`` is the record the exactness tests compare: one ``{"kind": "step", ...}`` line per
 optimizer step.  On resume the lines after the checkpoint's step are dropped first, so the file of a
 killed-and-resumed run reads exactly like the file of a run that was never interrupted.
@@ -8,9 +12,21 @@ killed-and-resumed run reads exactly like the file of a run that was never inter
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
+
+progress_log = logging.getLogger("appliance.train.progress")
+
+
+def format_eta(seconds: float | None) -> str:
+    import math
+
+    if seconds is None or math.isnan(seconds) or seconds < 0:
+        return "-"
+    s = round(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def truncate_after(path: Path, step: int) -> None:
@@ -47,8 +63,15 @@ def read(path: Path, kind: str | None = "step") -> list[dict]:
 class MetricsLog:
     """Append-only metrics for rank 0 (jsonl + TensorBoard) and the progress bar."""
 
-    def __init__(self, run_dir: Path, *, start_step: int, max_steps: int, show_progress: bool = True):
+    def __init__(self, run_dir: Path, *, start_step: int, max_steps: int, show_progress: bool | str = True,
+                 every: int = 10):
+        """``show_progress``: ``"bar"`` (or True), ``"lines"`` (one log line per ``every`` steps) or False."""
         self.path = run_dir / "metrics.jsonl"
+        self._mode = "bar" if show_progress is True else (show_progress or "off")
+        self._every = every
+        self._max_steps = max_steps
+        self._start_step = start_step
+        self._t_start = time.monotonic()
         self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 -- held open for the run; closed by close()
         os.chmod(self.path, 0o600)
         self._tb = None
@@ -59,7 +82,7 @@ class MetricsLog:
         except Exception:  # tensorboard missing is not a reason to stop a run  # noqa: BLE001
             self._tb = None
         self._progress = None
-        if show_progress:
+        if self._mode == "bar":
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -87,6 +110,17 @@ class MetricsLog:
         if self._progress is not None and rec.get("kind") == "step":
             self._progress.update(self._task, completed=rec["step"], loss=f"{rec['loss']:.4f}",
                                   tps=f"{rec.get('tokens_per_s', 0):.0f}")
+        if self._mode == "lines" and rec.get("kind") == "step":
+            step = rec["step"]
+            if step % self._every == 0 or step == self._max_steps:
+                done = step - self._start_step
+                elapsed = time.monotonic() - self._t_start
+                eta = elapsed / done * (self._max_steps - step) if done > 0 else None
+                progress_log.info("step %d/%d loss %.4f lr %.3g tokens/s %.0f eta %s", step, self._max_steps,
+                                  rec["loss"], rec["lr"], rec.get("tokens_per_s") or 0.0, format_eta(eta))
+        if self._mode != "off" and rec.get("kind") == "eval":
+            progress_log.info("eval step %d: held-out loss %.4f ppl %.2f%s", rec["step"], rec["eval_loss"],
+                              rec["eval_ppl"], " (best so far)" if rec.get("best") else "")
 
     def close(self) -> None:
         if self._progress is not None:

@@ -70,6 +70,8 @@ class LoraSection(_Finite):
     alpha: int = Field(default=32, ge=1)
     dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
     target_modules: list[str] | None = None  # default: every attention/MLP projection
+    # QLoRA: the frozen base loaded in 4-bit NF4 through bitsandbytes (GPU only; refused on a CPU host)
+    quantize: Literal["4bit"] | None = None
 
 
 class TrainSection(_Finite):
@@ -115,7 +117,13 @@ class CheckpointSection(_Finite):
 
 class EvalSection(_Finite):
     every: int | None = Field(default=20, ge=1)  # null = only at the end
-    early_stopping_patience: int | None = Field(default=None, ge=1)  # evals without improvement
+    # Stop after this many evals without a lower held-out loss; final/ is then the best-by-held-out model
+    # (not the last step's), recorded in final/selection.json and the run's result.
+    early_stopping_patience: int | None = Field(default=None, ge=1)
+
+
+class ProgressSection(Strict):
+    every: int = Field(default=10, ge=1)  # off a terminal: one log line per this many steps
 
 
 class Recipe(_Finite):
@@ -126,6 +134,14 @@ class Recipe(_Finite):
     checkpoint: CheckpointSection = CheckpointSection()
     eval: EvalSection = EvalSection()
     tokenizer: TokenizerSection = TokenizerSection()
+    progress: ProgressSection = ProgressSection()
+
+    @model_validator(mode="after")
+    def _qlora_needs_base(self):
+        if self.train.lora and self.train.lora.quantize and self.model.init is not None:
+            raise ValueError("train.lora.quantize needs a pretrained base (model.path or model.registry), "
+                             "not model.init")
+        return self
 
     @property
     def world_size_hint(self) -> int:

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -137,6 +138,11 @@ def train(
         if recipe.train.precision == "fp16" and not on_gpu and not _cpu_fp16_ok():
             raise UsageError("train.precision fp16 needs a GPU (this CPU has no fp16 kernels)",
                              hint="use --set train.precision=bf16 (or fp32) on a CPU host")
+        if recipe.train.lora and recipe.train.lora.quantize and not on_gpu:
+            raise UsageError("train.lora.quantize: 4bit (QLoRA) needs a CUDA GPU; bitsandbytes' 4-bit kernels "
+                             "do not train on this CPU host",
+                             hint="drop the setting (--set train.lora.quantize=null) for plain LoRA, "
+                                  "or run on a GPU host")
         world_size = recipe.run.nproc * (_hostfile_hosts(recipe.run.hostfile) if recipe.run.hostfile else 1)
 
         if not resume and ckpt.committed(ckpt_root):
@@ -151,7 +157,8 @@ def train(
         records = list(source.list_records())
         if not records:
             raise InputError("no active records to train on", hint="appliance vault ingest FILE")
-        manifest = build_manifest(records, recipe.data.heldout_fraction)
+        patients = source.patients() if hasattr(source, "patients") else None
+        manifest = build_manifest(records, recipe.data.heldout_fraction, patients)
         changes: list[dict] = []
         resume_from = None
         if resume and found is not None:
@@ -205,7 +212,8 @@ def train(
             "resume_from": str(resume_from) if resume_from else None,
             "home": str(home.root),
             "audit_home": str(home.root) if audit else None,
-            "progress": progress,
+            # a bar on a terminal, else one log line per progress.every steps (systemd, nohup, timers)
+            "progress": (("bar" if sys.stderr.isatty() else "lines") if progress is True else progress),
             "t0": t0,
             "appliance_version": __version__,
         }
@@ -251,7 +259,9 @@ def train(
             "final_model": str(final_dir),
             **{k: summary.get(k) for k in ("steps", "final_loss", "eval_loss", "eval_ppl", "tokens_seen",
                                            "tokens_per_s", "seconds_to_first_step", "resumed_from_step",
-                                           "stopped_early", "world_size", "lora_merge_max_abs_diff", "startup")},
+                                           "stopped_early", "world_size", "lora_merge_max_abs_diff", "startup",
+                                           "best_step", "best_eval_loss", "final_selected", "final_step",
+                                           "model_state_bytes_rank0")},
             "checkpoint": latest[0].name if latest else None,
             "model_version": version,
             "data_manifest_sha256": manifest["sha256"],
@@ -295,6 +305,25 @@ def _hostfile_hosts(hostfile: str) -> int:
     except OSError as e:
         raise InputError(f"cannot read hostfile {hostfile}: {e.strerror or e}", hint="fix run.hostfile") from None
     return max(1, sum(1 for ln in lines if ln.strip() and not ln.strip().startswith("#")))
+
+
+def dry_run_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | None = None) -> dict[str, Any]:
+    """What ``appliance train --dry-run`` does: resolve model, tokenizer and data; count; estimate memory."""
+    from appliance.train.data import VaultSource
+    from appliance.train.dryrun import dry_run
+    from appliance.train.recipe import load_recipe
+    from appliance.vault import Vault
+
+    recipe = load_recipe(config, overrides)
+
+    def model_dir(r: Recipe) -> Path:
+        return _check_model_dir(Path(r.model.path) if r.model.path else _registry_dir(home, r.model.registry or ""))
+
+    with Vault.open(home, keys) as vault:
+        source = VaultSource(vault, recipe.data.sources)
+        if not source.list_records():
+            raise InputError("no active records to train on", hint="appliance vault ingest FILE")
+        return dry_run(home, recipe, source=source, resolve_model_dir=model_dir)
 
 
 def train_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | None = None, resume: bool = False,

@@ -43,7 +43,7 @@ def _load_data(plan: dict):
         return read_channel(path)
     # A rank on another host: rebuild the same arrays from the vault, in memory.
     from appliance.train import tokenizer as tokmod
-    from appliance.train.data import VaultSource, build_manifest, tokenize_split
+    from appliance.train.data import VaultSource, manifest_for, tokenize_split
 
     if plan.get("data_source") != "vault":
         raise RuntimeError("no data channel for this rank and the run does not read from the vault")
@@ -55,7 +55,7 @@ def _load_data(plan: dict):
     home = Home(Path(plan["home"]))
     keys = unlock_home(home, read_passphrase(None))
     source = VaultSource(Vault.open(home, keys), plan["recipe"]["data"]["sources"])
-    manifest = build_manifest(source.list_records(), plan["recipe"]["data"]["heldout_fraction"])
+    manifest = manifest_for(source, plan["recipe"]["data"]["heldout_fraction"])
     if manifest["sha256"] != plan["data_manifest_sha256"]:
         raise RuntimeError("this host's vault differs from the data manifest of the run")
     tok = tokmod.load(Path(plan["tokenizer_dir"]))
@@ -78,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         _watch_parent(int(os.environ[ENV_PARENT_PID]))
     plan = json.loads(Path(args.plan).read_text(encoding="utf-8"))
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="[rank %(process)d] %(message)s")
+    # Progress lines (rank 0 only writes them): plain, so systemd/journald and nohup logs read cleanly.
+    progress = logging.getLogger("appliance.train.progress")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("train: %(message)s"))
+    progress.addHandler(handler)
+    progress.setLevel(logging.INFO)
+    progress.propagate = False
 
     import torch
 

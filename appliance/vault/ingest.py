@@ -11,6 +11,9 @@
   transaction inserts the batch, its records, signatures and band keys.  A crash before the commit leaves
   only orphan files, which the next writer sweeps; nothing committed earlier is touched.
 - Raw and scrubbed text exist only in memory; nothing but sealed objects and metadata reaches the disk.
+- Columns next to the text (``--id-column``, ``--patient-column``, ``--date-column``) are kept as
+  :mod:`appliance.vault.metadata` rows in the batch's transaction: keyed hashes of the ids, the note month.
+  Records of one patient are scrubbed with one surrogate/date-shift scope (the scrubber's patient key).
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from appliance.config import load_site_config
 from appliance.curate import LSHIndex, band_keys, jaccard, quality
 from appliance.errors import UsageError
 from appliance.vault import catalog as _cat
+from appliance.vault import metadata as _meta
 from appliance.vault import scrub_policy
 from appliance.vault.normalize import normalize
-from appliance.vault.readers import FileRejected, display_name, expand, read_records, validate_file
+from appliance.vault.readers import FileRejected, RowMeta, display_name, expand, read_rows, validate_file
 from appliance.vault.store import Vault, audit, utc_now
 
 EXACT_DUP = "exact_duplicate"
@@ -85,6 +89,9 @@ class _Pending:
     raw_hash: str
     sig: Any
     band_keys: list[int]
+    patient_key: str | None = None
+    note_month: str | None = None
+    source_id_key: str | None = None
 
 
 class _Batcher:
@@ -125,11 +132,13 @@ class _Batcher:
     def drop(self, reason: str) -> None:
         self.batch_dropped[reason] += 1
 
-    def _scrub(self, texts: list[str]):
+    def _scrub(self, texts: list[str], patient_keys: list[str | None]):
         if self.scrubber is None:  # load the NLP pipeline only when there is something to scrub
             cm = self.scrubber_factory()
             self.scrubber = cm.__enter__()
             self._scrubber_cm = cm
+        if any(k is not None for k in patient_keys):  # one patient: one surrogate and date-shift scope
+            return self.scrubber.scrub_batch(texts, patient_keys)
         return self.scrubber.scrub_batch(texts)
 
     def _stored(self, column: str, h: str) -> bool:
@@ -151,7 +160,7 @@ class _Batcher:
                 return True
         return False
 
-    def admit(self, text: str) -> None:
+    def admit(self, text: str, meta: RowMeta | None = None) -> None:
         """Queue a normalised, filtered text unless it duplicates the vault or this run; commit full batches."""
         h = self.v.raw_hash(text)
         if h in self.seen_raw or self._stored("raw_hash", h):
@@ -164,7 +173,13 @@ class _Batcher:
             return
         self.seen_raw.add(h)
         self.local.insert(str(len(self.pending)), sig)
-        self.pending.append(_Pending(text, h, sig, keys))
+        keys_ = self.v.keys
+        m = meta or RowMeta()
+        self.pending.append(_Pending(
+            text, h, sig, keys,
+            patient_key=_meta.patient_key(keys_, m.patient) if m.patient else None,
+            note_month=m.date.strftime("%Y-%m") if m.date else None,
+            source_id_key=_meta.source_id_key(keys_, m.source_id) if m.source_id else None))
         if len(self.pending) >= self.batch_records:
             self.commit()
 
@@ -175,12 +190,12 @@ class _Batcher:
         v, rep = self.v, self.report
         pending, self.pending = self.pending, []
         self.local = LSHIndex(self.threshold, params=(self.bands, self.rows))
-        results = self._scrub([p.text for p in pending]) if pending else []
+        results = self._scrub([p.text for p in pending], [p.patient_key for p in pending]) if pending else []
         batch_id = "b-" + secrets.token_hex(8)
         now = utc_now()
         batch_dropped, self.batch_dropped = self.batch_dropped, Counter()
         batch_phi: Counter = Counter()
-        rows, sig_rows, band_rows, staged = [], [], [], []
+        rows, sig_rows, band_rows, staged, meta_rows = [], [], [], [], []
         try:
             for p, res in zip(pending, results):
                 counts = {str(k): int(n) for k, n in dict(res.counts).items() if n}
@@ -201,6 +216,7 @@ class _Batcher:
                 rows.append((rid, rep.source, batch_id, now, h, p.raw_hash, len(text), len(text.encode("utf-8")),
                              len(sealed), kek_id, wrapped, _cat.dumps(counts)))
                 sig_rows.append((rid, p.sig.astype("<u4").tobytes()))
+                meta_rows.append((rid, p.patient_key, p.note_month, p.source_id_key))
                 band_rows.extend((b, k, rid) for b, k in enumerate(p.band_keys))
                 del text, sealed
                 if self.delay:
@@ -220,6 +236,7 @@ class _Batcher:
                     rows)
                 c.executemany("INSERT INTO signatures(record_id, sig) VALUES (?, ?)", sig_rows)
                 c.executemany("INSERT INTO lsh_bands(band, key, record_id) VALUES (?, ?, ?)", band_rows)
+                _meta.insert(c, meta_rows)
         except BaseException:
             for rid in staged:  # nothing of this batch may stay visible
                 v.staging_path(rid).unlink(missing_ok=True)
@@ -252,6 +269,7 @@ def ingest(
     progress: ProgressFn | None = None,
     scrubber: Callable[[], Any] | None = None,
     follow_symlinks: bool = False,
+    columns: dict[str, str | None] | None = None,
 ) -> IngestReport:
     """Ingest ``paths`` (files or directories) into ``source``.
 
@@ -263,6 +281,8 @@ def ingest(
     Symbolic links are per-file errors unless ``follow_symlinks`` (then only targets inside the named tree);
     special files are refused; every path and reason in ``report.errors`` is escaped for printing.
     A switched-off scrubber without a waiver raises PolicyRefused before anything is read.
+    ``columns`` (``{"text_column", "id_column", "patient_column", "date_column"}``; None values ignored)
+    override the ``[vault]`` settings of the same names for this run.
     """
     if not _SOURCE_RE.match(source or ""):
         raise UsageError(
@@ -276,6 +296,12 @@ def ingest(
     s = vault.settings
     policy = scrub_policy.enforce(vault.scrub_settings, load_site_config(vault.home.config_path).waiver,
                                   str(vault.home.config_path))
+    over = {k: v for k, v in (columns or {}).items() if v}
+    unknown = set(over) - {"text_column", "id_column", "patient_column", "date_column"}
+    if unknown:
+        raise UsageError(f"unknown column option(s): {', '.join(sorted(unknown))}")
+    if over:
+        s = s.model_copy(update=over)
     report = IngestReport(ingest_id="i-" + secrets.token_hex(8), source=source)
     report.scrub_policy = policy.audit_fields()
     files = list(expand(paths, follow_symlinks))
@@ -290,6 +316,7 @@ def ingest(
         progress("start", {"total_bytes": sum(sizes), "files": len(files)})
     factory = scrubber or (lambda: _default_scrubber(vault))
     with vault.writing():
+        _meta.ensure(vault.conn)
         batcher = _Batcher(vault, report, factory, progress)
         try:
             for (path, problem), size in zip(files, sizes):
@@ -297,7 +324,7 @@ def ingest(
                 if problem is None:
                     try:
                         step = size / validate_file(path, s)  # known record count: smooth progress in big files
-                        for raw in read_records(path, s):
+                        for raw, meta in read_rows(path, s):
                             report.records_in += 1
                             if progress:
                                 progress("advance", {"bytes": step})
@@ -307,7 +334,7 @@ def ingest(
                             if reason:
                                 batcher.drop(reason)
                             else:
-                                batcher.admit(text)
+                                batcher.admit(text, meta)
                         report.files_ok += 1
                     except FileRejected as e:
                         problem = str(e)

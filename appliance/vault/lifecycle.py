@@ -77,13 +77,23 @@ def verify(v: Vault, progress=None) -> VerifyReport:
     return rep
 
 
-def shred(v: Vault, record_id: str | None = None, source: str | None = None) -> dict:
-    """Crypto-shred one record or every active record of a source (exact name). Returns ids and counts."""
-    if (record_id is None) == (source is None):
-        raise UsageError("shred needs exactly one of a record id or a source",
-                         hint="appliance vault shred --record ID   or   --source NAME")
+def shred(v: Vault, record_id: str | None = None, source: str | None = None, patient: str | None = None) -> dict:
+    """Crypto-shred one record, every active record of a source (exact name), or every active record of a
+    patient (the raw id as in the export's patient column; matched through its keyed hash, never stored).
+    Returns ids and counts; the ``on_shred`` hooks flag the models trained on them."""
+    if sum(x is not None for x in (record_id, source, patient)) != 1:
+        raise UsageError("shred needs exactly one of a record id, a source or a patient id",
+                         hint="appliance vault shred --record ID | --source NAME | --patient ID")
+    from appliance.vault import metadata as _meta
+
     with v.writing():
-        if record_id is not None:
+        if patient is not None:
+            ids = _meta.active_records_of_patient(v.conn, _meta.patient_key(v.keys, patient))
+            if not ids:
+                raise UsageError("no active records for that patient id",
+                                 hint="records carry a patient only when ingested with --patient-column "
+                                      "(or [vault] patient_column)")
+        elif record_id is not None:
             v._row(record_id)  # raises for unknown or already shredded records
             ids = [record_id]
         else:
@@ -100,6 +110,7 @@ def shred(v: Vault, record_id: str | None = None, source: str | None = None) -> 
                           f"shredded_at = ? WHERE id IN ({q})", [now, *part])
                 c.execute(f"DELETE FROM signatures WHERE record_id IN ({q})", part)
                 c.execute(f"DELETE FROM lsh_bands WHERE record_id IN ({q})", part)
+            _meta.forget(c, ids)
         v.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         dirs = set()
         for rid in ids:
@@ -110,9 +121,10 @@ def shred(v: Vault, record_id: str | None = None, source: str | None = None) -> 
             if d.is_dir():
                 fsync_dir(d)
     hook_errors = run_shred_hooks(v.home, ids)
-    audit(v.home, "vault.shred", {"source": source, "records": ids, "count": len(ids),
+    by = "patient" if patient is not None else "source" if source is not None else "record"
+    audit(v.home, "vault.shred", {"by": by, "source": source, "records": ids, "count": len(ids),
                                   "hook_errors": len(hook_errors)}, v.keys)
-    return {"shredded": ids, "count": len(ids), "source": source, "hook_errors": hook_errors}
+    return {"shredded": ids, "count": len(ids), "by": by, "source": source, "hook_errors": hook_errors}
 
 
 def rotate_key(v: Vault, progress=None) -> dict:

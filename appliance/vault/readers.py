@@ -1,7 +1,10 @@
 """Input readers: txt, md, jsonl, csv, and directories (recursively), streamed with bounded memory.
 
 A txt/md file is one record; a jsonl line holds one record in a configurable string field; a csv row holds
-one in a configurable column.  Every read is bounded: a line (or a txt file) longer than the largest
+one in a configurable column.  :func:`read_rows` also yields each record's metadata from the optional id,
+patient and date columns (``[vault] id_column`` / ``patient_column`` / ``date_column``, or ``--id-column`` …
+at ingest); a configured column that a file lacks, or a date that does not parse, rejects the whole file with
+a reason naming the option.  Every read is bounded: a line (or a txt file) longer than the largest
 record allowed is a per-file error, never an allocation of its full size.  Failures raise
 :class:`FileRejected` with a short reason; the ingest pipeline turns it into a per-file error line.
 """
@@ -11,11 +14,13 @@ from __future__ import annotations
 import codecs
 import csv
 import errno
+import datetime as _dt
 import json
 import os
 import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.config import VaultSection
@@ -26,6 +31,72 @@ _SNIFF = 8192
 
 class FileRejected(Exception):
     """A file that cannot be ingested; ``str(e)`` is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class RowMeta:
+    """Per-record metadata read next to the text (raw values: the ingest pipeline hashes what needs it)."""
+
+    source_id: str | None = None  # the export's own note id (--id-column)
+    patient: str | None = None  # raw patient identifier (--patient-column); never stored as is
+    date: _dt.date | None = None  # the note's date (--date-column)
+
+
+_NO_META = RowMeta()
+# (option, config key) per metadata role, for error messages
+_OPTS = {"text": ("--text-column", "text_column"), "id": ("--id-column", "id_column"),
+         "patient": ("--patient-column", "patient_column"), "date": ("--date-column", "date_column")}
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%m/%d/%Y", "%Y%m%d")
+
+
+def _columns(s: VaultSection, kind: str) -> dict[str, str]:
+    """Role → column/field name for this file kind (``text`` always; the others only when configured)."""
+    text = s.text_column or (s.csv_text_column if kind == "csv" else s.jsonl_text_field)
+    cols = {"text": text}
+    for role in ("id", "patient", "date"):
+        name = getattr(s, f"{role}_column")
+        if name:
+            cols[role] = name
+    return cols
+
+
+def _missing(role: str, name: str, where: str) -> FileRejected:
+    opt, key = _OPTS[role]
+    return FileRejected(f"no {where} {name!r} for the {role} (set {opt} at ingest or [vault] {key} in appliance.toml)")
+
+
+def parse_date(raw: str) -> _dt.date:
+    """A note date from ISO (``2026-01-31``, ``2026-01-31T08:15``) or a few common export formats."""
+    raw = raw.strip()
+    try:
+        return _dt.datetime.fromisoformat(raw).date()  # 3.11 reads a trailing Z
+    except ValueError:
+        pass
+    for fmt in _DATE_FORMATS:
+        try:
+            return _dt.datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(raw)
+
+
+def _meta(values: dict[str, object], where: str) -> RowMeta:
+    """RowMeta from raw column values (empty cells are "unknown")."""
+    def text(v) -> str | None:
+        if v is None:
+            return None
+        v = str(v).strip()
+        return v or None
+
+    date = None
+    raw_date = text(values.get("date"))
+    if raw_date:
+        try:
+            date = parse_date(raw_date)
+        except ValueError:
+            raise FileRejected(f"{where}: {raw_date[:40]!r} is not a date (expected e.g. 2026-01-31; "
+                               f"see --date-column / [vault] date_column)") from None
+    return RowMeta(source_id=text(values.get("id")), patient=text(values.get("patient")), date=date)
 
 
 def display_name(value: object) -> str:
@@ -176,8 +247,9 @@ def _text(path: Path, s: VaultSection) -> Iterator[str]:
     yield text
 
 
-def _jsonl(path: Path, s: VaultSection) -> Iterator[str]:
-    field = s.jsonl_text_field
+def _jsonl(path: Path, s: VaultSection) -> Iterator[tuple[str, RowMeta]]:
+    cols = _columns(s, "jsonl")
+    field = cols["text"]
     with _open(path, s) as f:
         for n, line in _lines(f, _limit_bytes(s)):
             if not line.strip():
@@ -187,13 +259,20 @@ def _jsonl(path: Path, s: VaultSection) -> Iterator[str]:
             except json.JSONDecodeError as e:
                 raise FileRejected(f"line {n}: not valid JSON ({e.msg})") from None
             if not isinstance(obj, dict) or not isinstance(obj.get(field), str):
-                raise FileRejected(f"line {n}: no string field {field!r}")
-            yield obj[field]
+                raise FileRejected(f"line {n}: no string field {field!r} (set --text-column at ingest "
+                                   f"or [vault] text_column in appliance.toml)")
+            for role, name in cols.items():
+                if role != "text" and name not in obj:
+                    raise _missing(role, name, f"field on line {n}:")
+            meta = _meta({r: obj.get(c) for r, c in cols.items() if r != "text"}, f"line {n}") \
+                if len(cols) > 1 else _NO_META
+            yield obj[field], meta
 
 
-def _csv(path: Path, s: VaultSection) -> Iterator[str]:
+def _csv(path: Path, s: VaultSection) -> Iterator[tuple[str, RowMeta]]:
     limit = _limit_bytes(s)
-    col = s.csv_text_column
+    cols = _columns(s, "csv")
+    col = cols["text"]
     old = csv.field_size_limit()
     csv.field_size_limit(limit)
     try:
@@ -207,9 +286,11 @@ def _csv(path: Path, s: VaultSection) -> Iterator[str]:
             except csv.Error as e:
                 raise FileRejected(f"CSV header: {e}") from None
             header = [h.lstrip("\ufeff").strip() for h in header]
-            if col not in header:
-                raise FileRejected(f"no column {col!r} (columns: {', '.join(header[:10])})")
+            for role, name in cols.items():
+                if name not in header:
+                    raise FileRejected(f"{_missing(role, name, 'column')} (columns: {', '.join(header[:10])})")
             idx = header.index(col)
+            meta_idx = {role: header.index(name) for role, name in cols.items() if role != "text"}
             while True:
                 try:
                     row = next(reader)
@@ -219,23 +300,30 @@ def _csv(path: Path, s: VaultSection) -> Iterator[str]:
                     raise FileRejected(f"CSV row {reader.line_num}: {e}") from None
                 if not row:
                     continue
-                if idx >= len(row):
-                    raise FileRejected(f"CSV row {reader.line_num}: missing column {col!r}")
-                yield row[idx]
+                if max([idx, *meta_idx.values()]) >= len(row):
+                    raise FileRejected(f"CSV row {reader.line_num}: fewer fields than the header")
+                meta = _meta({r: row[i] for r, i in meta_idx.items()}, f"CSV row {reader.line_num}") \
+                    if meta_idx else _NO_META
+                yield row[idx], meta
     finally:
         csv.field_size_limit(old)
 
 
-def read_records(path: Path, s: VaultSection) -> Iterator[str]:
-    """Every record text in ``path`` (lazy); raises :class:`FileRejected` when the file is unusable."""
+def read_rows(path: Path, s: VaultSection) -> Iterator[tuple[str, RowMeta]]:
+    """Every ``(text, RowMeta)`` in ``path`` (lazy); raises :class:`FileRejected` when the file is unusable."""
     kind = SUFFIXES.get(path.suffix.lower())
     if kind == "text":
-        return _text(path, s)
+        return ((t, _NO_META) for t in _text(path, s))
     if kind == "jsonl":
         return _jsonl(path, s)
     if kind == "csv":
         return _csv(path, s)
     raise FileRejected(f"unsupported file type {path.suffix!r}")
+
+
+def read_records(path: Path, s: VaultSection) -> Iterator[str]:
+    """Every record text in ``path`` (lazy); raises :class:`FileRejected` when the file is unusable."""
+    return (text for text, _meta in read_rows(path, s))
 
 
 def validate_file(path: Path, s: VaultSection) -> int:
@@ -245,7 +333,7 @@ def validate_file(path: Path, s: VaultSection) -> int:
     nothing to the vault (a file is all or nothing) while memory stays bounded.
     """
     n = 0
-    for _ in read_records(path, s):
+    for _ in read_rows(path, s):
         n += 1
     if n == 0:
         raise FileRejected("no records in file")

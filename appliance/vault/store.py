@@ -344,6 +344,12 @@ class Vault:
             raise UsageError(f"no record {record_id!r} in the vault", hint="appliance vault ls")
         return _record_meta(row)
 
+    def record_extras(self, record_ids=None) -> dict:
+        """Patient key / note month / source-id key by record id; see :mod:`appliance.vault.metadata`."""
+        from appliance.vault.metadata import extras
+
+        return extras(self.conn, record_ids)
+
     def list_records(
         self, sources: list[str] | None = None, state: str | None = "active", since: str | None = None
     ) -> list[RecordMeta]:
@@ -417,10 +423,10 @@ class Vault:
 
         return verify(self, progress=progress)
 
-    def shred(self, record_id: str | None = None, source: str | None = None):
+    def shred(self, record_id: str | None = None, source: str | None = None, patient: str | None = None):
         from appliance.vault.lifecycle import shred
 
-        return shred(self, record_id=record_id, source=source)
+        return shred(self, record_id=record_id, source=source, patient=patient)
 
     def rotate_key(self, progress=None):
         from appliance.vault.lifecycle import rotate_key

@@ -34,6 +34,7 @@ def main() -> int:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--allow-change", action="append", default=[])
     ap.add_argument("--records", type=int, default=160)
+    ap.add_argument("--progress", action="store_true", help="progress as off a terminal: log lines")
     args = ap.parse_args()
 
     from appliance.errors import ApplianceError
@@ -45,7 +46,7 @@ def main() -> int:
     home = Home(Path(args.home))
     try:
         result = train(home, recipe, source=InMemorySource(corpus(args.records)), resume=args.resume,
-                       allow_change=args.allow_change, audit=True, progress=False)
+                       allow_change=args.allow_change, audit=True, progress=args.progress)
     except ApplianceError as e:
         print(json.dumps(e.to_dict()))
         return e.exit_code

@@ -25,6 +25,14 @@ def test_train_from_vault_via_cli(home, keys, passphrase_file, cli, tmp_path):
     args = ["train", "--config", str(RECIPE), "--passphrase-file", str(passphrase_file), "--json",
             "--set", "run.name=cli", "--set", "train.max_steps=4", "--set", "train.warmup_steps=1", "--set", "checkpoint.every=2",
             "--set", "eval.every=4", "--set", "data.seq_len=32", "--set", "data.sources=['clinic-*']"]
+    # --dry-run: the plan, with DeepSpeed's memory estimate; nothing trained, no run dir
+    p = cli(*args, "--dry-run", home=home)
+    assert p.returncode == 0, p.stderr[-4000:]
+    plan = json.loads(p.stdout)
+    assert plan["trained"] is False and not home.run_dir("cli").exists()
+    assert plan["records"]["train"] + plan["records"]["heldout"] == n_records and plan["steps_per_epoch"] >= 1
+    assert plan["memory"]["gpu_bytes_per_device"] > 0 and plan["max_steps"] == 4
+
     p = cli(*args, home=home)
     assert p.returncode == 0, p.stderr[-4000:]
     out = json.loads(p.stdout)
