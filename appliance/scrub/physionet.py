@@ -88,8 +88,7 @@ def patient_folds(records: list[dict], k: int = 5, seed: int = 0) -> list[tuple[
 
 # -- re-surrogation ---------------------------------------------------------------------------------------
 _KEEP_WORDS = frozenset(
-    "hospital medical center clinic health care rehab rehabilitation nursing home house of the and st saint "
-    "general memorial county university unit ward floor icu ccu micu sicu csru street st. ave road rd".split()
+    ["hospital", "medical", "center", "clinic", "health", "care", "rehab", "rehabilitation", "nursing", "home", "house", "of", "the", "and", "st", "saint", "general", "memorial", "county", "university", "unit", "ward", "floor", "icu", "ccu", "micu", "sicu", "csru", "street", "st.", "ave", "road", "rd"]
 )
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 
