@@ -124,8 +124,8 @@ def eval_(
 
 @app.command("convert-devset")
 def convert_devset(
-    kind: Annotated[str, typer.Argument(help="asq | presidio-synth | markup (notes labelled [[TYPE:value]])")],
-    src: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    kind: Annotated[str, typer.Argument(help="asq | presidio-synth | markup (notes labelled [[TYPE:value]]) | physionet (a deid folder)")],
+    src: Annotated[Path, typer.Argument(exists=True, help="The set's file (a folder with id.text and id-phi.phrase for physionet).")],
     out: OutOpt,
     as_json: JsonOpt = False,
 ) -> None:

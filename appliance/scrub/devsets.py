@@ -182,15 +182,19 @@ def write_gold(records: list[dict], dest: Path) -> None:
 
 
 def convert_devset(kind: str, src: Path, dest: Path) -> dict:
-    """Convert a development set (``asq`` | ``presidio-synth`` | ``markup``) into gold JSONL at ``dest``."""
+    """Convert a development set (``asq`` | ``presidio-synth`` | ``markup`` | ``physionet`` DIR) into gold JSONL at ``dest``."""
     if kind in ("asq", "asq-phi"):
         recs, unlocated = convert_asq_phi(src)
     elif kind in ("presidio-synth", "synth"):
         recs, unlocated = convert_presidio_synth(src), []
     elif kind == "markup":
         recs, unlocated = convert_markup(src), []
+    elif kind == "physionet":
+        from appliance.scrub.physionet import convert_physionet
+
+        recs, unlocated = convert_physionet(src), []
     else:
-        raise InputError(f"unknown dev set {kind!r}", hint="use asq, presidio-synth or markup")
+        raise InputError(f"unknown dev set {kind!r}", hint="use asq, presidio-synth, markup or physionet")
     write_gold(recs, dest)
     spans = [s for r in recs for s in r["spans"]]
     return {

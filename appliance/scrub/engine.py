@@ -130,6 +130,7 @@ class DetectionEngine:
         self.threshold = float(getattr(settings, "score_threshold", 0.35))
         self.type_thresholds = dict(getattr(settings, "thresholds", {}) or {})
         self.batch_size = int(getattr(settings, "batch_size", 32))
+        self.site_vocab: frozenset[str] = frozenset()  # non-PHI words learned from labelled notes
 
     def detect(self, texts: list[str]) -> list[list[Entity]]:
         """Rules first, then spaCy NER (through ``nlp.pipe``) on the sentences the rules leave unexplained."""
@@ -173,7 +174,10 @@ class DetectionEngine:
         ents = _propagate_names(note, ents, self.allow)
         ents = _extend_names(note, ents)
         from appliance.scrub.families import trim_edges
+        from appliance.scrub.vocabulary import veto
 
+        if getattr(self.settings, "clinical_veto", True):
+            ents = veto(note.text, ents, self.site_vocab)
         return trim_edges(note.text, merge_entities(ents))
 
 

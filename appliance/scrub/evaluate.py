@@ -6,7 +6,8 @@ secondary).  A detected token is *correct* when it lies in any Safe Harbor gold 
 of non-Safe-Harbor labels (``~ORGANIZATION`` …) and courtesy titles ("Dr", "Mrs") are neutral in both
 directions.  Recall is reported per gold
 type, precision per detected type, plus value coverage (share of gold spans whose every token is recalled)
-and a list of misses for review.
+character precision (non-space characters flagged that lie in Safe Harbor gold), the share of non-PHI tokens
+replaced (clinical damage), and a list of misses for review.
 """
 
 from __future__ import annotations
@@ -65,8 +66,19 @@ def score(gold: list[dict], predictions: list[list[tuple[int, int, str]]], *, ma
     v_tot: dict[str, int] = defaultdict(int)
     v_hit: dict[str, int] = defaultdict(int)
     misses = []
+    plain_tok = plain_hit = c_tot = c_ok = 0
     for rec, preds in zip(gold, predictions):
         text = rec["text"]
+        c_gold = bytearray(len(text))  # 1 Safe Harbor, 2 neutral
+        for s in rec["spans"]:
+            c_gold[s["start"] : s["end"]] = (b"\2" if s["type"].startswith("~") else b"\1") * (s["end"] - s["start"])
+        c_pred = bytearray(len(text))
+        for a0, b0, _t in preds:
+            c_pred[a0:b0] = b"\1" * (b0 - a0)
+        for i, ch in enumerate(text):
+            if c_pred[i] and not ch.isspace() and c_gold[i] != 2:
+                c_tot += 1
+                c_ok += c_gold[i] == 1
         toks = [(m.start(), m.end()) for m in _TOK.finditer(text)]
         gold_type = [None] * len(toks)
         neutral = [False] * len(toks)
@@ -89,6 +101,9 @@ def score(gold: list[dict], predictions: list[list[tuple[int, int, str]]], *, ma
                 g_tot[gold_type[i]] += 1
                 if pred_type[i]:
                     g_hit[gold_type[i]] += 1
+            if not gold_type[i] and not neutral[i]:
+                plain_tok += 1
+                plain_hit += bool(pred_type[i])
             if pred_type[i] and not (neutral[i] and not gold_type[i]):
                 p_tot[pred_type[i]] += 1
                 if gold_type[i]:
@@ -131,6 +146,9 @@ def score(gold: list[dict], predictions: list[list[tuple[int, int, str]]], *, ma
         "precision": round(PO / PT, 4) if PT else None,
         "values": VT,
         "values_covered": round(VH / VT, 4) if VT else None,
+        "char_precision": round(c_ok / c_tot, 4) if c_tot else None,
+        "non_phi_tokens": plain_tok,
+        "non_phi_replaced": round(plain_hit / plain_tok, 4) if plain_tok else None,
     }
     return {"records": len(gold), "overall": overall, "per_type": per_type, "misses": misses}
 
