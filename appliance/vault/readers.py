@@ -118,7 +118,7 @@ def _open(path: Path, s: VaultSection):
         if st.st_size > s.max_file_bytes:
             raise FileRejected(f"file is {st.st_size} bytes, over the {s.max_file_bytes}-byte limit")
         os.set_blocking(fd, True)
-        f = os.fdopen(fd, "rb")  # noqa: SIM115 -- returned open to the caller, which closes it
+        f = os.fdopen(fd, "rb")
     except OSError as e:
         os.close(fd)
         raise FileRejected(f"cannot read: {e.strerror or e}") from None

@@ -11,10 +11,7 @@ from pathlib import Path
 import pytest
 
 RECIPE = Path(__file__).resolve().parents[2] / "appliance" / "recipes" / "tiny_llama_full.yaml"
-WORDS = ("patient presented with acute chest pain radiating to left arm shortness of breath history includes "
-         "hypertension diabetes medications lisinopril metformin examination revealed mild edema troponin "
-         "elevated admitted cardiology consulted heparin started plan follow up outpatient clinic weeks stable "
-         "discharged afebrile oxygen saturation room air abdomen soft nontender gait steady wound clean").split()
+WORDS = ["patient", "presented", "with", "acute", "chest", "pain", "radiating", "to", "left", "arm", "shortness", "of", "breath", "history", "includes", "hypertension", "diabetes", "medications", "lisinopril", "metformin", "examination", "revealed", "mild", "edema", "troponin", "elevated", "admitted", "cardiology", "consulted", "heparin", "started", "plan", "follow", "up", "outpatient", "clinic", "weeks", "stable", "discharged", "afebrile", "oxygen", "saturation", "room", "air", "abdomen", "soft", "nontender", "gait", "steady", "wound", "clean"]
 CANARY = ("Zebediah", "Quillfeather")
 
 
