@@ -8,6 +8,8 @@ import json
 import random
 from pathlib import Path
 
+import pytest
+
 RECIPE = Path(__file__).resolve().parents[2] / "appliance" / "recipes" / "tiny_llama_full.yaml"
 WORDS = ["patient", "presented", "with", "acute", "chest", "pain", "radiating", "to", "left", "arm", "shortness", "of", "breath", "history", "includes", "hypertension", "diabetes", "medications", "lisinopril", "metformin", "examination", "revealed", "mild", "edema", "troponin", "elevated", "admitted", "cardiology", "consulted", "heparin", "started", "plan", "follow", "up", "outpatient", "clinic", "weeks", "stable", "discharged", "afebrile", "oxygen", "saturation", "room", "air", "abdomen", "soft", "nontender", "gait", "steady", "wound", "clean"]
 CANARY = ("Zebediah", "Quillfeather")
@@ -18,7 +20,8 @@ def _notes(n: int) -> list[str]:
     return [" ".join(rng.choice(WORDS) for _ in range(60)).capitalize() + "." for _ in range(n)]
 
 
-def test_canary_name_in_one_record_never_enters_the_vocabulary(home, passphrase_file, cli, tmp_path):
+@pytest.mark.parametrize("min_records", [5, 1])  # 1 = the old behaviour: proves the check can fail
+def test_canary_name_in_one_record_never_enters_the_vocabulary(home, passphrase_file, cli, tmp_path, min_records):
     cfg = home.config_path
     cfg.write_text(cfg.read_text().replace("[scrub]\n", '[scrub]\noperators = { NAME = "keep" }\n')
                    + '\n[[waiver.scrub]]\ntypes = ["NAME"]\nreason = "tokenizer canary test: names kept on purpose"\n')
@@ -35,11 +38,15 @@ def test_canary_name_in_one_record_never_enters_the_vocabulary(home, passphrase_
     p = cli("train", "--config", str(RECIPE), "--passphrase-file", str(passphrase_file), "--json",
             "--set", "run.name=canary", "--set", "run.nproc=1", "--set", "train.max_steps=2",
             "--set", "train.warmup_steps=1", "--set", "checkpoint.every=2", "--set", "eval.every=2",
-            "--set", "data.seq_len=32", "--set", "data.heldout_fraction=0.0", home=home)
+            "--set", "data.seq_len=32", "--set", "data.heldout_fraction=0.0",
+            "--set", "model.init.vocab_size=4000", "--set", f"tokenizer.min_records={min_records}", home=home)
     assert p.returncode == 0, p.stderr[-4000:]
     tok_json = home.run_dir("canary") / "tokenizer" / "tokenizer.json"
     vocab = json.loads(tok_json.read_text())["model"]["vocab"]
     assert any("chest" in t for t in vocab)  # common words are still whole tokens (the check can fail)
+    if min_records == 1:
+        assert any(CANARY[1] in t for t in vocab)
+        return
     for f in home.run_dir("canary").rglob("*"):
         if f.is_file() and f.stat().st_size < 50_000_000:
             data = f.read_bytes()
