@@ -144,7 +144,7 @@ def make_plan(home: Home, vault, settings: RetrainSection, *, exclude_shredded: 
               overrides: list[str] | None = None) -> Plan:
     """Plan the next retrain from the registry and the vault catalog (ids only; nothing is decrypted)."""
     from appliance import registry
-    from appliance.train.data import is_heldout
+    from appliance.train.data import is_heldout, split_group
 
     champ = registry.champion(home)
     if champ is None:
@@ -179,8 +179,11 @@ def make_plan(home: Home, vault, settings: RetrainSection, *, exclude_shredded: 
     active_ids = {m.id for m in active}
     seen = _seen_by_lineage(home, base)
     new = sorted(i for i in active_ids if i not in seen)
-    new_train = [i for i in new if not is_heldout(i, heldout_fraction)]
-    new_heldout = [i for i in new if is_heldout(i, heldout_fraction)]
+    # the same patient-grouped split the training manifest uses (train.data.build_manifest)
+    patients = {rid: x.patient_key for rid, x in vault.record_extras().items() if x.patient_key} \
+        if hasattr(vault, "record_extras") else {}
+    new_train = [i for i in new if not is_heldout(split_group(i, patients.get(i)), heldout_fraction)]
+    new_heldout = [i for i in new if is_heldout(split_group(i, patients.get(i)), heldout_fraction)]
     old_train = sorted(i for i, s in seen.items() if s == "train" and i in active_ids)
     old_heldout = sorted(i for i, s in seen.items() if s == "heldout" and i in active_ids)
     shredded_excluded = sum(1 for i in seen if i not in active_ids)

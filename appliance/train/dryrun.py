@@ -45,8 +45,13 @@ def _meta_model(config, lora: dict | None):
 
 def memory_estimate(model, recipe: Recipe, gpus_per_node: int, nodes: int = 1) -> dict[str, Any]:
     """DeepSpeed's per-GPU and per-node CPU model-state estimate for the recipe's ZeRO stage and offload."""
-    from deepspeed.runtime.zero.stage3 import estimate_zero3_model_states_mem_needs, model_to_params
-    from deepspeed.runtime.zero.stage_1_and_2 import estimate_zero2_model_states_mem_needs
+    import contextlib
+    import sys
+
+    # DeepSpeed's logger writes to stdout (accelerator detection at import); stdout carries --json output
+    with contextlib.redirect_stdout(sys.stderr):
+        from deepspeed.runtime.zero.stage3 import estimate_zero3_model_states_mem_needs, model_to_params
+        from deepspeed.runtime.zero.stage_1_and_2 import estimate_zero2_model_states_mem_needs
 
     t = recipe.train
     total = sum(p.numel() for p in model.parameters())
