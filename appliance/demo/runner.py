@@ -1,13 +1,11 @@
-"""`appliance demo`: the whole life of a model, end to end, on the embedded synthetic corpus.
+"""Run the demo: a temporary home, a generated passphrase file, then every row of the stage table in order.
 
-Runs in a temporary home, non-interactively (a generated passphrase file), and returns one summary dict
-per stage.  Each subsystem contributes a ``demo_stage(ctx)`` function in ``appliance/<sub>/demo_stage.py``;
-stages run in the order of :data:`STAGES` and may read earlier stages' results from ``ctx.results``.
+Each stage's summary dict (plus its ``seconds``) lands in ``ctx.results[name]`` for the stages after it
+and in the returned summary.  The runner imports a stage's module only when that stage runs.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import secrets
 import tempfile
@@ -17,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from appliance.errors import UsageError
 from appliance.home import Home
 
 
@@ -26,6 +25,7 @@ class DemoContext:
     passphrase_file: Path
     workdir: Path  # scratch space outside the home (e.g. for exports leaving the appliance)
     results: dict[str, Any] = field(default_factory=dict)
+    recovery_key: str | None = None  # set by the init stage (printed once, as `appliance init` does)
     _keys: Any = None
 
     @property
@@ -39,21 +39,6 @@ class DemoContext:
 
             self._keys = unlock_home(self.home, self.passphrase)
         return self._keys
-
-
-# (stage name, "module:function").  Later issues append theirs.
-STAGES: list[tuple[str, str]] = [
-    ("init", "appliance.keys.demo_stage:demo_stage"),  # home, keys, recovery key
-    ("audit", "appliance.audit.demo_stage:demo_stage"),  # entries, signed checkpoint, verify, export
-    ("host", "appliance.bundle.demo_stage:demo_stage"),  # doctor + harden check (report only)
-    ("scrub", "appliance.scrub.demo_stage:demo_stage"),  # scrubber vs the corpus answer key (counts only)
-    ("ingest", "appliance.vault.demo_stage:demo_stage"),  # scrub → filter → dedup → encrypt month 1
-    ("train", "appliance.train.demo_stage:demo_stage"),  # 2 ranks, kill -9, --resume
-    ("register", "appliance.registry.demo_stage:demo_stage"),  # registry version, eval, champion
-    ("export", "appliance.export.demo_stage:demo_stage"),  # GGUF → parity → sign → verify → generate
-    ("retrain", "appliance.retrain.demo_stage:demo_stage"),  # month 2 + replay, gate, lineage
-    ("report", "appliance.report.demo_stage:demo_stage"),  # the compliance officer's HTML report
-]
 
 
 def new_context(root: Path | None = None) -> DemoContext:
@@ -71,24 +56,30 @@ def run_demo(
     on_stage: Callable[[str, str, dict | None], None] | None = None,
     stages: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Run every stage; ``on_stage(name, "start"|"done", result)`` lets the CLI show progress."""
+    """Run every stage (or only ``stages``, still in table order); ``on_stage(name, "start"|"done", result)``
+    lets the CLI show progress."""
+    from appliance.demo.table import STAGES
+
+    known = [s.name for s in STAGES]
+    unknown = [n for n in stages or [] if n not in known]
+    if unknown:
+        raise UsageError(f"unknown demo stage(s): {', '.join(unknown)}", hint=f"--stage is one of: {', '.join(known)}")
     ctx = new_context(root)
     ctx.workdir.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {"home": str(ctx.home.root), "stages": {}}
-    for name, target in STAGES:
-        if stages and name not in stages:
+    for stage in STAGES:
+        if stages and stage.name not in stages:
             continue
-        modname, fn = target.split(":")
-        func = getattr(importlib.import_module(modname), fn)
+        func = stage.load()
         if on_stage:
-            on_stage(name, "start", None)
+            on_stage(stage.name, "start", None)
         t0 = time.perf_counter()
         result = func(ctx) or {}
         result["seconds"] = round(time.perf_counter() - t0, 2)
-        ctx.results[name] = result
-        summary["stages"][name] = result
+        ctx.results[stage.name] = result
+        summary["stages"][stage.name] = result
         if on_stage:
-            on_stage(name, "done", result)
+            on_stage(stage.name, "done", result)
     if "report" in ctx.results and "path" in ctx.results["report"]:
         summary["report"] = ctx.results["report"]["path"]
     return summary
