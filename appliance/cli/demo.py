@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from appliance.cli._common import JsonOpt, console, err_console, print_json
+from appliance.demo.table import stage_names  # light: names only; stage modules load when they run
 
 
 def register(root: typer.Typer) -> None:
@@ -18,7 +19,10 @@ def demo(
     workdir: Annotated[
         Path | None, typer.Option("--workdir", help="Where to create the demo home (default: a new temp dir).")
     ] = None,
-    stage: Annotated[list[str] | None, typer.Option("--stage", help="Run only these stages (repeatable).")] = None,
+    stage: Annotated[
+        list[str] | None,
+        typer.Option("--stage", help=f"Run only these stages (repeatable; table order): {', '.join(stage_names())}."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run every stage end to end (init → … → report) non-interactively and say what each did."""

@@ -1,4 +1,4 @@
-"""`appliance audit note/show/tail` through the real CLI; periodic checkpoints; the demo stage."""
+"""`appliance audit note/show/tail` through the real CLI; periodic checkpoints."""
 
 from __future__ import annotations
 
@@ -44,18 +44,6 @@ def test_origin_from_config(home, keys):
     assert text.startswith("appliance/st-elsewhere\n")
     home.config_path.write_text('[audit]\norigin = "hospital.example/audit"\n')
     assert checkpoint(home, keys.signer).read_text().startswith("hospital.example/audit\n")
-
-
-def test_demo_stage(tmp_path):
-    from appliance.audit.demo_stage import demo_stage
-    from appliance.demo import new_context
-    from appliance.keys import init_home
-
-    ctx = new_context(tmp_path / "demo")
-    init_home(ctx.home, ctx.passphrase, kdf_target_ms=1)
-    res = demo_stage(ctx)
-    assert res["verified"] is True and res["entries"] >= 4
-    assert res["checkpoint_size"] >= 3 and len(res["root"]) == 64
 
 
 def test_record_never_creates_a_home(tmp_path):

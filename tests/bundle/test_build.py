@@ -219,19 +219,6 @@ def test_verify_and_build_are_audited(build_test_bundle, vendor, home):
     assert all("tampered" not in json.dumps(e) for e in read_entries(home))  # ids and counts only
 
 
-def test_demo_stage_summarises_the_real_host(home, tmp_path):
-    from types import SimpleNamespace
-
-    from appliance.audit import read_entries
-    from appliance.bundle.demo_stage import demo_stage
-
-    out = demo_stage(SimpleNamespace(home=home, workdir=tmp_path, results={}))
-    assert "harden_error" not in out and "doctor_error" not in out
-    assert isinstance(out["harden_failed"], list) and out["harden_passed"] + len(out["harden_failed"]) >= 1
-    assert out["doctor_status"] in ("ok", "warn", "error") and isinstance(out["air_gapped"], bool)
-    assert any(e["action"] == "harden.check" for e in read_entries(home))
-
-
 def test_stable_abi_and_older_pure_wheels_are_accepted():
     spec = load_spec(TEST_SPEC)
     assert wheel_glibc("hf_xet-1.8.0-cp38-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl", spec) == (

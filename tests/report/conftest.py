@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from appliance.demo.corpus import MONTH1 as CORPUS
 from appliance.home import Home
 
 PASSPHRASE = b"report tests passphrase"
-CORPUS = Path(__file__).resolve().parents[2] / "appliance" / "data" / "synthetic_notes.jsonl"
 
 # Used only when the demo corpus is absent: notes with planted PHI and their answer key.
 _PLANTED = [

@@ -1,11 +1,11 @@
-"""Demo stage: `appliance init` in the demo home, then show the key fingerprints and unlock once."""
+"""Demo stage "init": `appliance init` in the demo home, then show the key fingerprints and unlock once."""
 
 from __future__ import annotations
 
-from appliance.keys.keyring import describe, init_home
-
 
 def demo_stage(ctx) -> dict:
+    from appliance.keys import describe, init_home
+
     res = init_home(ctx.home, ctx.passphrase, kdf_target_ms=200, site_name="demo-hospital")
     ctx.recovery_key = res.recovery_key
     from appliance.audit import record

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 def _source(ctx) -> str:
     final = ctx.results["train"]["final_model"]
-    try:
-        from appliance.registry import find_by_run
+    from appliance.registry import find_by_run
 
-        version = find_by_run(ctx.home, "demo")
-        if version and (ctx.home.model_dir(version) / "config.json").is_file():
-            return version
-    except ImportError:
-        pass
+    version = find_by_run(ctx.home, "demo")
+    if version and (ctx.home.model_dir(version) / "config.json").is_file():
+        return version
     return str(final)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 
 def test_demo_stage(tmp_path):
-    from appliance.demo import new_context
+    from appliance.demo import corpus, new_context
+    from appliance.demo.stages.scrub import demo_stage
     from appliance.keys import init_home
-    from appliance.scrub.demo_stage import CORPUS, demo_stage
 
-    assert CORPUS.is_file()
+    assert corpus.MONTH1.is_file()
     ctx = new_context(tmp_path)
     init_home(ctx.home, ctx.passphrase, kdf_target_ms=1)
     out = demo_stage(ctx, sample=8, workers=1)

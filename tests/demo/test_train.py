@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 
 @pytest.mark.slow
 def test_demo_stage_kills_and_resumes(tmp_path):
-    from train_helpers import notes as _notes
-
-    from appliance.demo import new_context
+    from appliance.demo import corpus, new_context
+    from appliance.demo.stages import ingest
+    from appliance.demo.stages.train import demo_stage
     from appliance.keys import init_home
-    from appliance.train.demo_stage import demo_stage
-    from appliance.vault import Vault
 
     ctx = new_context(tmp_path / "demo")
     init_home(ctx.home, ctx.passphrase, kdf_target_ms=1)
     src = tmp_path / "notes.jsonl"
-    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in _notes(80)))
-    with Vault.open(ctx.home, ctx.keys()) as v:
-        v.ingest([src], "demo-month1")
+    with open(corpus.MONTH1, encoding="utf-8") as f:
+        src.write_text("".join(line for _, line in zip(range(80), f)), encoding="utf-8")
+    ingest.demo_stage(ctx, corpus=src)
     out = demo_stage(ctx)
     assert out["steps"] == 30
     assert out["killed_at_step"] is not None and out["resumed_from_step"] == 10

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from appliance.errors import MissingComponent
-
-MONTH2 = Path(__file__).resolve().parent.parent / "data" / "synthetic_notes_month2.jsonl"
-SOURCE = "demo-month2"
+from appliance.demo import corpus as demo_corpus
 
 
 def demo_stage(ctx, corpus: Path | None = None) -> dict:
@@ -20,18 +17,15 @@ def demo_stage(ctx, corpus: Path | None = None) -> dict:
 
     keys = ctx.keys()
     if registry.champion(ctx.home) is None:
-        from appliance.registry.demo_stage import demo_stage as registry_stage
+        from appliance.demo.stages import register
 
-        registry_stage(ctx)
-    corpus = Path(corpus or MONTH2)
-    if not corpus.is_file():
-        raise MissingComponent(f"second-month corpus {corpus} is missing", hint="reinstall the appliance package")
+        register.demo_stage(ctx)
+    corpus = demo_corpus.require(corpus or demo_corpus.MONTH2, "second-month corpus")
     with Vault.open(ctx.home, keys) as v:
-        if not v.list_records(sources=[SOURCE]):
-            rep = v.ingest([corpus], SOURCE)
+        if not v.list_records(sources=[demo_corpus.MONTH2_SOURCE]):
+            rep = v.ingest([corpus], demo_corpus.MONTH2_SOURCE)
             if rep.failed:
-                raise MissingComponent(f"second-month corpus could not be read: {rep.errors[0]['error']}",
-                                       hint="reinstall the appliance package")
+                raise demo_corpus.ingest_failed(rep, "second-month corpus")
     try:
         res = retrain(ctx.home, keys, progress=False)
     except RetrainRejected as e:  # a rejection is a legitimate outcome of the demo

@@ -1,4 +1,4 @@
-"""Demo stage: a few audit entries, a signed checkpoint, a verified export, and a full log verification."""
+"""Demo stage "audit": a few audit entries, a signed checkpoint, a verified export, and a full log verification."""
 
 from __future__ import annotations
 

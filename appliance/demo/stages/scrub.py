@@ -6,22 +6,12 @@ token-level recall/precision and replacement counts by type (never values), and 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from pathlib import Path
 
-from appliance.errors import MissingComponent
+from appliance.demo import corpus as demo_corpus
 
-CORPUS = Path(__file__).resolve().parent.parent / "data" / "synthetic_notes.jsonl"
 SAMPLE = 60
-
-
-def _secret(keys) -> bytes:
-    derive = getattr(keys, "derive", None)
-    if callable(derive):
-        return derive("scrub-surrogates")
-    return hmac.new(keys.vault_kek, b"appliance/scrub-surrogates", hashlib.sha256).digest()
 
 
 def demo_stage(ctx, corpus: Path | None = None, sample: int = SAMPLE, workers: int | None = None) -> dict:
@@ -30,14 +20,12 @@ def demo_stage(ctx, corpus: Path | None = None, sample: int = SAMPLE, workers: i
     from appliance.scrub import Scrubber
     from appliance.scrub.evaluate import load_gold, score
 
-    corpus = Path(corpus or CORPUS)
-    if not corpus.is_file():
-        raise MissingComponent(f"synthetic corpus {corpus} is missing", hint="reinstall the appliance package")
+    corpus = demo_corpus.require(corpus or demo_corpus.MONTH1)
     gold = load_gold(corpus)[:sample]
     texts = [r["text"] for r in gold]
     keys = ctx.keys()
     settings = load_site_config(ctx.home.config_path).scrub
-    with Scrubber(settings, secret=_secret(keys), workers=workers) as s:
+    with Scrubber(settings, secret=keys.derive("scrub-surrogates"), workers=workers) as s:
         t0 = time.perf_counter()
         ents = s.detect_batch(texts)
         results = s.scrub_batch(texts, [r.get("patient") for r in gold])
@@ -55,11 +43,8 @@ def demo_stage(ctx, corpus: Path | None = None, sample: int = SAMPLE, workers: i
         "counts": dict(sorted(counts.items())),
         "notes_per_s": round(2 * len(texts) / seconds, 1),
     }
-    try:
-        from appliance.audit import record
+    from appliance.audit import record
 
-        record(ctx.home, "scrub.evaluate", {k: out[k] for k in ("notes", "recall", "precision", "replaced", "counts")},
-               signer=getattr(keys, "signer", None))
-    except ImportError:  # audit not part of this build
-        pass
+    record(ctx.home, "scrub.evaluate", {k: out[k] for k in ("notes", "recall", "precision", "replaced", "counts")},
+           signer=keys.signer)
     return out

@@ -15,9 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "tiny_llama_full.yaml"
+from appliance.demo import corpus as demo_corpus
+
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "tiny_llama_full.yaml"
 OVERRIDES = ["run.name=demo", "run.nproc=2", "train.max_steps=30", "checkpoint.every=10", "checkpoint.keep_last=2",
-             "eval.every=15", "data.seq_len=64", "data.sources=['demo-*']"]
+             "eval.every=15", "data.seq_len=64", f"data.sources=['{demo_corpus.SOURCES_GLOB}']"]
 
 
 def _cli(ctx, *args: str) -> list[str]:
@@ -31,11 +33,11 @@ def _ensure_records(ctx) -> None:
     from appliance.vault import Vault
 
     with Vault.open(ctx.home, ctx.keys()) as v:
-        has = bool(v.list_records(sources=["demo-*"]))
+        has = bool(v.list_records(sources=[demo_corpus.SOURCES_GLOB]))
     if not has:
-        from appliance.vault.demo_stage import demo_stage as vault_stage
+        from appliance.demo.stages import ingest
 
-        vault_stage(ctx)
+        ingest.demo_stage(ctx)
 
 
 def demo_stage(ctx) -> dict:
@@ -45,7 +47,7 @@ def demo_stage(ctx) -> dict:
     (registered by the registry hook), train_records, heldout_records.
     """
     from appliance.errors import ApplianceError
-    from appliance.train.checkpoint import committed
+    from appliance.train import find_resumable
 
     _ensure_records(ctx)
     run_dir = ctx.home.run_dir("demo")
@@ -58,7 +60,7 @@ def demo_stage(ctx) -> dict:
         killed_at = None
         while time.time() < deadline and proc.poll() is None:
             steps = _steps_logged(run_dir / "metrics.jsonl")
-            if committed(run_dir / "checkpoints") and steps >= 12:
+            if steps >= 12 and find_resumable(run_dir / "checkpoints"):
                 os.killpg(proc.pid, signal.SIGKILL)
                 killed_at = steps
                 break
