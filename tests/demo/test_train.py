@@ -20,6 +20,8 @@ def test_demo_stage_kills_and_resumes(tmp_path):
     ingest.demo_stage(ctx, corpus=src)
     out = demo_stage(ctx)
     assert out["steps"] == 30
-    assert out["killed_at_step"] is not None and out["resumed_from_step"] == 10
+    # The kill lands after a checkpoint; which one (10 or 20) depends on the host's speed.
+    assert out["killed_at_step"] is not None
+    assert out["resumed_from_step"] in (10, 20) and out["resumed_from_step"] <= out["killed_at_step"]
     assert out["final_loss"] < 6.0
     assert (ctx.home.run_dir("demo") / "final" / "model.safetensors").is_file()
