@@ -531,28 +531,43 @@ class Trainer:
 
 
 def live_tensor_bytes(engine) -> int:
-    """Bytes of every distinct tensor storage this process holds now (params, grads, optimizer states and
-    DeepSpeed's flat buffers; each storage counted once), for comparing with the dry run's estimate."""
-    import gc
-
+    """Bytes of the model states this rank holds now: parameters and their grads, and every tensor the
+    optimizer reaches (DeepSpeed's flat 16-bit/fp32 partitions, gradient buffers, Adam moments), each
+    storage counted once, for comparing with the dry run's estimate. Walked from the engine, not found
+    with gc: uncollected garbage and activations are not model states, and how much of either is still
+    alive at this instant varies from host to host."""
     import torch
 
     seen: dict[int, int] = {}
+    visited: set[int] = set()
 
-    def add(t) -> None:
-        if isinstance(t, torch.Tensor) and t.device.type != "meta":
-            st = t.untyped_storage()
-            seen[st.data_ptr()] = st.nbytes()
+    def walk(obj, depth: int) -> None:
+        if isinstance(obj, torch.Tensor):
+            if obj.device.type != "meta":
+                st = obj.untyped_storage()
+                seen[st.data_ptr()] = st.nbytes()
+            grad = obj.grad if isinstance(obj, torch.nn.Parameter) else None
+            if grad is not None:
+                walk(grad, depth)
+            return
+        if depth <= 0 or id(obj) in visited or isinstance(obj, (str, bytes, int, float, bool, type(None))):
+            return
+        visited.add(id(obj))
+        if isinstance(obj, dict):
+            items = list(obj.keys()) + list(obj.values())
+        elif isinstance(obj, (list, tuple, set)):
+            items = list(obj)
+        elif isinstance(obj, torch.nn.Module):
+            items = list(obj.parameters()) + list(obj.buffers())
+        elif hasattr(obj, "__dict__") and type(obj).__module__.split(".")[0] in ("deepspeed", "torch"):
+            items = list(vars(obj).values())
+        else:
+            return
+        for item in items:
+            walk(item, depth - 1)
 
-    for p in engine.module.parameters():
-        add(p)
-        add(p.grad)
-    for obj in gc.get_objects():
-        try:
-            if isinstance(obj, torch.Tensor):
-                add(obj)
-        except ReferenceError:  # a dead weak proxy
-            continue
+    walk(engine.module, 2)
+    walk(engine.optimizer, 5)
     return sum(seen.values())
 
 
