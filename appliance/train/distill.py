@@ -103,9 +103,9 @@ def resolve_teacher(home, distill: Any) -> Teacher:
     """The recipe's ``distill`` section → a :class:`Teacher` (a registry version is verified first)."""
     spec = distill.teacher
     if is_path_spec(spec):
-        path = check_teacher_dir(Path(spec).expanduser())
+        path = check_teacher_dir(Path(spec).expanduser()).resolve()  # the ranks may run elsewhere
         digest = sha256_bytes(canonical_json(sha256_tree(path)))
-        identity: dict[str, Any] = {"kind": "path", "path": str(path.resolve()), "sha256": digest}
+        identity: dict[str, Any] = {"kind": "path", "path": str(path), "sha256": digest}
     else:
         try:
             from appliance import registry

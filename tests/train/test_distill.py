@@ -196,3 +196,25 @@ def test_tokenizer_mismatch_refused_before_training(tmp_path):
     missing = recipe_from_dict(base_recipe("gone", distill={"teacher": str(tmp_path / "nope")}))
     with pytest.raises(Exception, match="distill.teacher: teacher directory .*nope does not exist"):
         dry_run(home, missing, source=source)
+
+
+def test_registry_version_teacher_is_verified_and_identified(home, keys, tmp_path):
+    from appliance import registry
+    from appliance.errors import IntegrityError
+    from appliance.train.distill import resolve_teacher
+    from appliance.train.recipe import DistillSection
+
+    tok = tokmod.train_bpe(list(corpus(60).values()), 300, tmp_path / "tok", min_records=2)
+    version = registry.import_model(home, keys, _random_model_dir(tmp_path / "teacher", tok, seed=3), name="t")
+    t = resolve_teacher(home, DistillSection(teacher=version, temperature=1.5, alpha=0.25))
+    assert t.identity == {"kind": "registry", "version": version,
+                          "manifest_sha256": registry.get(home, version)["manifest_sha256"]}
+    assert t.path == home.model_dir(version) and t.audit_entry()["alpha"] == 0.25
+    with pytest.raises(UsageError, match="distill.teacher: no model version 'v0999'"):
+        resolve_teacher(home, DistillSection(teacher="v0999"))
+    weights = home.model_dir(version) / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # an insider edits the registered teacher: it is refused, not distilled from
+    weights.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError):
+        resolve_teacher(home, DistillSection(teacher=version))
