@@ -158,7 +158,8 @@ def tokenizer_difference(student, teacher) -> str | None:
     only = sorted(set(tv) - set(sv), key=lambda t: (tv[t], t))
     if only:
         return f"token {only[0]!r} (id {tv[only[0]]}) is only in the teacher"
-    a, b = student(_PROBE, add_special_tokens=False)["input_ids"], teacher(_PROBE, add_special_tokens=False)["input_ids"]
+    a = student(_PROBE, add_special_tokens=False)["input_ids"]
+    b = teacher(_PROBE, add_special_tokens=False)["input_ids"]
     if a != b:
         k = next((n for n, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
         return (f"same vocabulary but the text {_PROBE.strip()!r} encodes differently from token {k} on "
@@ -166,7 +167,8 @@ def tokenizer_difference(student, teacher) -> str | None:
     return None
 
 
-def dry_run_report(teacher: Teacher, recipe, student_tok, student_desc: str, student_vocab_rows: int) -> dict[str, Any]:
+def dry_run_report(teacher: Teacher, recipe, student_tok, student_desc: str,
+                   student_vocab_rows: int) -> dict[str, Any]:
     """For ``train --dry-run``: check the tokenizers, count the teacher's parameters (meta device, no weights)."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM

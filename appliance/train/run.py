@@ -179,7 +179,7 @@ def train(
                 train_ids = [r["id"] for r in manifest["records"] if r["split"] == "train"]
                 # Decrypted in this thread (the vault's SQLite handle is thread-bound; the BPE trainer pulls
                 # from its iterator on another thread), held in memory only.
-                texts = [source.read_text(i) for i in train_ids]
+                texts = [] if teacher else [source.read_text(i) for i in train_ids]
                 tok = (teacher.adopt_tokenizer(tok_dir) if teacher else
                        tokmod.train_bpe(texts, vocab, tok_dir, min_records=recipe.tokenizer.min_records))
                 del texts

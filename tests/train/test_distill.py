@@ -2,7 +2,8 @@
 
 The teacher is the session's reference run (tiny llama trained 8 steps).  Two students start from the same
 random init (a saved HF dir carrying the teacher's tokenizer) and train on the same data for the same steps,
-one distilled and one CE-only, concurrently; a third run distils into a LoRA student under ZeRO-3.
+one distilled and one CE-only, concurrently; a third run distils into a LoRA student under ZeRO-3, built
+from ``model.init`` (so it adopts the teacher's tokenizer).
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ def students(train_tmp, reference):
     procs = {
         "kd": start(home, _recipe("kd", init, teacher)),
         "ce": start(home, _recipe("ce", init, None)),
-        "kd-lora-z3": start(home, _recipe("kd-lora-z3", init, teacher, max_steps=3, zero_stage=3, warmup_steps=1,
-                                          lora={"r": 4, "alpha": 8, "dropout": 0.0})),
+        # a student from model.init (adopting the teacher's tokenizer), LoRA, ZeRO-3
+        "kd-lora-z3": start(home, {**_recipe("kd-lora-z3", init, teacher, max_steps=3, zero_stage=3, warmup_steps=1,
+                                             lora={"r": 4, "alpha": 8, "dropout": 0.0}),
+                                   "model": {"init": {"arch": "llama", "preset": "tiny"}}}),
     }
     runs = {name: finish(p) for name, p in procs.items()}
     for name, (rc, _res, err) in runs.items():
@@ -116,6 +119,8 @@ def test_teacher_frozen_outside_optimizer_and_checkpoints_and_recorded(students)
         assert d["teacher_trainable_params"] == 0 and math.isfinite(d["train_kl_mean"]) and d["train_kl_mean"] > 0
         assert math.isfinite(res[name]["final_loss"]) and Path(res[name]["final_model"], "model.safetensors").is_file()
     assert res["ce"]["distill"] is None
+    adopted = tokmod.load(Path(res["kd-lora-z3"]["final_model"]))
+    assert adopted.get_vocab() == tokmod.load(teacher).get_vocab()
     # the optimizer and the checkpoint hold the student's parameters only (teacher and student have the same
     # shape here, so a teacher inside would double the count)
     student_params = sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(str(init)).parameters())
