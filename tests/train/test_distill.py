@@ -24,7 +24,7 @@ from appliance.train import tokenizer as tokmod
 from appliance.train.distill import kd_loss, weights_digest
 from appliance.train.dryrun import dry_run
 from appliance.train.presets import build_config
-from appliance.train.recipe import recipe_from_dict
+from appliance.train.recipe import critical_view, diff_critical, recipe_from_dict, recipe_to_dict
 
 STEPS = 8
 
@@ -166,6 +166,10 @@ def test_distill_section_reports_every_problem_by_field():
     assert "distill.temperature" in e.value.details[0]
     ok = recipe_from_dict(base_recipe("x", distill={"teacher": "v0003"}))
     assert (ok.distill.temperature, ok.distill.alpha) == (2.0, 0.5)
+    # a resume that swaps the teacher or its T/alpha is a resume-critical change (refused unless allowed)
+    other = recipe_from_dict(base_recipe("x", distill={"teacher": "v0003", "alpha": 0.7}))
+    assert diff_critical(critical_view(recipe_to_dict(ok)), critical_view(recipe_to_dict(other))) == [
+        ("distill", recipe_to_dict(ok)["distill"], recipe_to_dict(other)["distill"])]
 
 
 def test_tokenizer_mismatch_refused_before_training(tmp_path):
