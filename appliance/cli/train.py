@@ -26,6 +26,9 @@ def _render_plan(plan: dict) -> None:
             "params (trainable)": f"{mem['params_total']} ({mem['params_trainable']})",
             f"GPU GiB/device (ZeRO-{mem['zero_stage']}, offload {mem['offload']})": mem["gpu_gib_per_device"],
             "CPU GiB/node": mem["cpu_gib_per_node"]}
+    if plan.get("distill"):  # included in the GPU figure above
+        d = plan["distill"]
+        rows["teacher (frozen, per rank)"] = f"{d['params']} params, {d['gib_per_device']} GiB {d['dtype']}"
     err_console.print(kv_table("dry run (nothing trained)", rows))
     err_console.print(f"memory: {mem['note']}")
 

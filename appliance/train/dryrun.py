@@ -21,6 +21,7 @@ from typing import Any
 from appliance.home import Home
 from appliance.train import tokenizer as tokmod
 from appliance.train.data import RecordSource, build_manifest, tokenize_split
+from appliance.train.distill import dry_run_report, resolve_teacher
 from appliance.train.presets import build_config, default_vocab_size
 from appliance.train.recipe import Recipe
 
@@ -87,11 +88,13 @@ def dry_run(home: Home, recipe: Recipe, *, source: RecordSource, resolve_model_d
     records = list(source.list_records())
     patients = source.patients() if hasattr(source, "patients") else None
     manifest = build_manifest(records, recipe.data.heldout_fraction, patients)
+    teacher_ref = resolve_teacher(home, recipe.distill) if recipe.distill else None
     with tempfile.TemporaryDirectory(prefix="appliance-dryrun-") as tmp:
         if recipe.model.init is not None:
             vocab = recipe.model.init.vocab_size or default_vocab_size(recipe.model.init.preset)
             train_ids = [r["id"] for r in manifest["records"] if r["split"] == "train"]
-            tok = tokmod.train_bpe([source.read_text(i) for i in train_ids], vocab, Path(tmp) / "tok")
+            tok = (teacher_ref.load_tokenizer() if teacher_ref else  # the teacher's is adopted, as in train
+                   tokmod.train_bpe([source.read_text(i) for i in train_ids], vocab, Path(tmp) / "tok"))
             bos, eos, pad = tokmod.special_ids(tok)
             config = build_config(recipe.model.init.arch, recipe.model.init.preset, vocab_size=len(tok),
                                   max_positions=recipe.data.seq_len, bos_id=bos, eos_id=eos, pad_id=pad)
@@ -109,6 +112,11 @@ def dry_run(home: Home, recipe: Recipe, *, source: RecordSource, resolve_model_d
     steps_per_epoch = math.ceil(n_train / gb)
     lora = recipe.train.lora.model_dump() if recipe.train.lora else None
     mem = memory_estimate(_meta_model(config, lora), recipe, gpus_per_node or recipe.run.nproc)
+    teacher = dry_run_report(teacher_ref, recipe, tok, model_desc, config.vocab_size) if teacher_ref else None
+    if teacher:  # the frozen teacher sits on every rank next to the student's states
+        mem.update(teacher_bytes_per_device=teacher["bytes_per_device"],
+                   gpu_bytes_per_device=mem["gpu_bytes_per_device"] + teacher["bytes_per_device"])
+        mem["gpu_gib_per_device"] = round(mem["gpu_bytes_per_device"] / _GIB, 3)
     return {
         "run": recipe.run.name, "model": model_desc, "tokenizer_vocab": len(tok),
         "records": {"train": manifest["counts"]["train"], "heldout": manifest["counts"]["heldout"]},
@@ -120,5 +128,5 @@ def dry_run(home: Home, recipe: Recipe, *, source: RecordSource, resolve_model_d
         "epochs": round(recipe.train.max_steps / steps_per_epoch, 3),
         "tokens_to_train": recipe.train.max_steps * gb * recipe.data.seq_len,
         "early_stopping_patience": recipe.eval.early_stopping_patience,
-        "memory": mem, "trained": False,
+        "memory": mem, "distill": teacher, "trained": False,
     }

@@ -22,6 +22,7 @@ import numpy as np
 
 from appliance._internal.atomic import atomic_write, fsync_tree
 from appliance.train import checkpoint as ckpt
+from appliance.train import distill
 from appliance.train import metrics as metrics_mod
 from appliance.train.data import GlobalSampler, rank_slice
 from appliance.train.schedule import lr_multiplier
@@ -218,6 +219,7 @@ class Trainer:
             lr_scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda),
         )
         self.device = self.engine.device
+        self.distiller = distill.from_plan(plan, self.device)  # frozen, outside the engine and its checkpoints
         self.step = 0
         self.sample_index = 0
         self.tokens_seen = 0
@@ -293,12 +295,13 @@ class Trainer:
         for micro in range(self.t["grad_accum"]):
             x = self._batch(micro)
             out = self.engine(input_ids=x, labels=x, use_cache=False)
-            self.engine.backward(out.loss)
+            loss = self.distiller.loss(out, x, labels=x) if self.distiller else out.loss
+            self.engine.backward(loss)
             if self.step == 1 and micro == 0 and self.rank == 0:
                 # grads and Adam states both live: the model-state peak the dry run's estimate is about
                 self.model_state_bytes = live_tensor_bytes(self.engine)
             self.engine.step()
-            total += out.loss.detach().float()
+            total += loss.detach().float()
         dist.all_reduce(total)
         gb = self.t["micro_batch_size"] * self.t["grad_accum"] * self.world
         self.step += 1
@@ -412,6 +415,8 @@ class Trainer:
             # seconds from the `train()` call to each start-up milestone (rank 0)
             "startup": {k: round(v - t0, 2) for k, v in self.phases.items()},
         }
+        if self.distiller and self.rank == 0:
+            summary["distill"] = self.distiller.report()
         summary.update(self.export_final(use_best=bool(patience)))
         if self.rank == 0:
             metrics_mod.plot_loss(self.run_dir)

@@ -122,6 +122,14 @@ class EvalSection(_Finite):
     early_stopping_patience: int | None = Field(default=None, ge=1)
 
 
+class DistillSection(_Finite):
+    """Distill a frozen teacher into the student (see :mod:`appliance.train.distill`)."""
+
+    teacher: str = Field(min_length=1)  # a local HF model directory, or a registry version (``champion`` too)
+    temperature: float = Field(default=2.0, gt=0.0, le=100.0)  # softens both distributions; the KL is scaled T^2
+    alpha: float = Field(default=0.5, ge=0.0, le=1.0)  # weight of the KL term; 1 - alpha goes to cross-entropy
+
+
 class ProgressSection(Strict):
     every: int = Field(default=10, ge=1)  # off a terminal: one log line per this many steps
 
@@ -135,6 +143,7 @@ class Recipe(_Finite):
     eval: EvalSection = EvalSection()
     tokenizer: TokenizerSection = TokenizerSection()
     progress: ProgressSection = ProgressSection()
+    distill: DistillSection | None = None
 
     @model_validator(mode="after")
     def _qlora_needs_base(self):
@@ -278,6 +287,7 @@ CRITICAL_KEYS = (
     "train.precision",
     "train.zero_stage",
     "train.lora",
+    "distill",
 )
 NEVER_CHANGEABLE = ("world_size", "model", "train.lora", "train.zero_stage", "train.precision")
 

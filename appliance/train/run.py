@@ -27,6 +27,7 @@ from appliance.home import Home
 from appliance.train import checkpoint as ckpt
 from appliance.train import tokenizer as tokmod
 from appliance.train.data import DataChannel, RecordSource, build_manifest, tokenize_split
+from appliance.train.distill import resolve_teacher, teacher_vocab_rows
 from appliance.train.presets import build_config, default_vocab_size
 from appliance.train.recipe import NEVER_CHANGEABLE, Recipe, critical_view, diff_critical, recipe_to_dict
 
@@ -154,6 +155,7 @@ def train(
             raise IntegrityError(f"no checkpoint of run {name} verifies against its manifest",
                                  hint=f"inspect {ckpt_root}; to start over, move it away and run without --resume")
 
+        teacher = resolve_teacher(home, recipe.distill) if recipe.distill else None
         records = list(source.list_records())
         if not records:
             raise InputError("no active records to train on", hint="appliance vault ingest FILE")
@@ -177,8 +179,9 @@ def train(
                 train_ids = [r["id"] for r in manifest["records"] if r["split"] == "train"]
                 # Decrypted in this thread (the vault's SQLite handle is thread-bound; the BPE trainer pulls
                 # from its iterator on another thread), held in memory only.
-                texts = [source.read_text(i) for i in train_ids]
-                tok = tokmod.train_bpe(texts, vocab, tok_dir, min_records=recipe.tokenizer.min_records)
+                texts = [] if teacher else [source.read_text(i) for i in train_ids]
+                tok = (teacher.adopt_tokenizer(tok_dir) if teacher else
+                       tokmod.train_bpe(texts, vocab, tok_dir, min_records=recipe.tokenizer.min_records))
                 del texts
             else:
                 tok = tokmod.load(tok_dir)
@@ -194,6 +197,9 @@ def train(
                 shutil.rmtree(tok_dir, ignore_errors=True)
                 tok.save_pretrained(str(tok_dir))
             _, eos, _ = tokmod.special_ids(tok)
+        if teacher:  # before anything trains: the teacher's logits index the student's vocabulary
+            teacher.check_tokenizer(tok, str(model_path or f"model.init ({tok_dir})"),
+                                    teacher_vocab_rows(model_path) if model_path else len(tok))
 
         arrays = tokenize_split(source, manifest, tokmod.encoder(tok), eos, recipe.data.seq_len)
         atomic_write(run_dir / "data_manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
@@ -216,6 +222,7 @@ def train(
             "progress": (("bar" if sys.stderr.isatty() else "lines") if progress is True else progress),
             "t0": t0,
             "appliance_version": __version__,
+            "distill": teacher.plan_entry() if teacher else None,
         }
         plan["t_plan_ready"] = time.time()
         plan_path = run_dir / "plan.json"
@@ -224,6 +231,8 @@ def train(
                   "train_samples": len(arrays["train"]), "heldout_samples": len(arrays["heldout"])}
         event = {"run": name, "recipe_sha256": plan["recipe_sha256"], "data_manifest_sha256": manifest["sha256"],
                  "world_size": world_size, **counts}
+        if teacher:
+            event["distill"] = teacher.audit_entry()
         if resume_from is not None:
             _audit(home, audit, "train.resume", {**event, "checkpoint": resume_from.name,
                                                  "allowed_changes": [c["key"] for c in changes]}, signer)
@@ -249,6 +258,8 @@ def train(
 
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
         final_dir = run_dir / "final"
+        if teacher:
+            teacher.write_manifest(final_dir)
         version = _on_final(run_dir, final_dir, manifest, recipe)
         latest = ckpt.find_resumable(ckpt_root)
         _audit(home, audit, "train.end", {"run": name, "steps": summary["steps"], "tokens_seen": summary["tokens_seen"],
@@ -264,6 +275,7 @@ def train(
                                            "model_state_bytes_rank0")},
             "checkpoint": latest[0].name if latest else None,
             "model_version": version,
+            "distill": summary.get("distill"),
             "data_manifest_sha256": manifest["sha256"],
             **counts,
             "allowed_changes": changes,
