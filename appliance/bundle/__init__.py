@@ -4,7 +4,9 @@ Public API:
 
 - :func:`load_spec` (``bundles/*.toml``), :func:`lock` (hash-pinned lock for the target), :func:`build`
   (wheels, models, installer, hardening, SBOM, MANIFEST.json + vendor signature),
-- :func:`verify` (signature against the pinned vendor key, every hash, nothing unlisted),
+- :func:`verify` (signature against the pinned vendor key, every hash, nothing unlisted; a bundle signed by a
+  new vendor key verifies only through a key-transition statement signed by the pinned key),
+- :func:`transition` (the old vendor key signs the switch to a new one; ``bundle build --key-transition``),
 - :func:`upgrade` (the installed, pinned ``install.sh`` installs a newer bundle; rollback refused).
 
 Each action is audited when a home exists.  The trust anchor is ``installer/vendor.pub.pem``: the copy the
@@ -19,12 +21,13 @@ from pathlib import Path
 
 from appliance.bundle.build import build_bundle, lock_spec
 from appliance.bundle.install import audit, upgrade
-from appliance.bundle.manifest import verify_bundle
+from appliance.bundle.manifest import signature_ok, verify_bundle
 from appliance.bundle.spec import BundleSpec, load_spec
+from appliance.bundle.transition import STATEMENT, check_transition, make_transition
 from appliance.errors import ApplianceError, UsageError
 from appliance.home import Home
 
-__all__ = ["BundleSpec", "build", "load_spec", "lock", "pinned_public_key", "upgrade", "verify"]
+__all__ = ["BundleSpec", "build", "load_spec", "lock", "pinned_public_key", "transition", "upgrade", "verify"]
 
 
 def pinned_public_key(explicit: Path | None = None) -> tuple[bytes, Path]:
@@ -75,12 +78,14 @@ def build(
     home: Home | None = None,
     no_extra_index: bool = False,
     find_links: list[Path] | None = None,
+    key_transition: Path | None = None,
     progress=lambda m: None,
 ) -> dict:
     """Build and sign the bundle described by ``spec_path`` into ``out``."""
     spec = _sources(load_spec(spec_path, version=version), no_extra_index, find_links)
     try:
-        result = build_bundle(spec, out, vendor_key, installer_dir=installer_dir, progress=progress)
+        result = build_bundle(spec, out, vendor_key, installer_dir=installer_dir, key_transition=key_transition,
+                              progress=progress)
     except ApplianceError as e:
         audit(
             home,
@@ -105,7 +110,10 @@ def build(
 def verify(bundle_dir: Path, *, pubkey: Path | None = None, home: Home | None = None) -> dict:
     """Verify a bundle against the pinned vendor key; raises IntegrityError (exit 3) on any problem."""
     pem, key_path = pinned_public_key(pubkey)
+    moved = None
     try:
+        if not signature_ok(Path(bundle_dir), pem) and (Path(bundle_dir) / "installer" / STATEMENT).is_file():
+            pem, moved = check_transition(Path(bundle_dir), pem)
         report = verify_bundle(Path(bundle_dir), pem)
     except ApplianceError as e:
         audit(
@@ -116,9 +124,21 @@ def verify(bundle_dir: Path, *, pubkey: Path | None = None, home: Home | None = 
         )
         raise
     report["pubkey"] = str(key_path)
+    if moved is not None:
+        report["key_transition"] = {k: moved[k] for k in ("old_key_sha256", "new_key_sha256", "reason",
+                                                          "not_before", "not_after")}
     audit(
         home,
         "bundle.verify",
         {"bundle": report["name"], "version": report["version"], "files": report["files"]},
     )
     return report
+
+
+def transition(old_key: Path, new_pub: Path, out: Path, *, reason: str, valid_days: int = 365,
+               home: Home | None = None) -> dict:
+    """Write a key-transition statement (``out`` + ``out``.sig) signed by the old vendor key."""
+    st = make_transition(old_key, new_pub, out, reason=reason, valid_days=valid_days)
+    audit(home, "bundle.transition", {"old": st["old_key_sha256"][:16], "new": st["new_key_sha256"][:16],
+                                      "not_after": st["not_after"]})
+    return st

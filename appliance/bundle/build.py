@@ -289,9 +289,14 @@ def build_bundle(
     hardening_dir: Path | None = None,
     project_dir: Path = PROJECT_DIR,
     python: str = sys.executable,
+    key_transition: Path | None = None,
     progress: Progress = lambda m: None,
 ) -> dict:
-    """Build the signed bundle for ``spec`` into ``out`` (which must not exist yet)."""
+    """Build the signed bundle for ``spec`` into ``out`` (which must not exist yet).
+
+    ``key_transition``: a statement from :func:`appliance.bundle.transition.make_transition` (signed by the
+    previous vendor key) that lets this bundle, signed by the new key, install over an existing install.
+    """
     out = Path(out).absolute()
     installer_dir = Path(installer_dir or project_dir / "installer")
     hardening_dir = Path(hardening_dir or project_dir / "hardening")
@@ -363,6 +368,11 @@ def build_bundle(
             progress(f"copying model {m.name}")
             _copy_tree(m.path, stage / "models" / m.name)
         _copy_tree(installer_dir, stage / "installer")
+        if key_transition is not None:
+            from appliance.bundle.transition import attach_transition
+
+            progress(f"attaching the key-transition statement {key_transition}")
+            attach_transition(key_transition, stage / "installer", public_pem(key))
         if hardening_dir.is_dir():
             _copy_tree(hardening_dir, stage / "hardening")
         for sh in (stage / "installer").glob("*.sh"):
