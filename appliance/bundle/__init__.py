@@ -15,13 +15,13 @@ running appliance was installed with, else the source checkout's (development), 
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
 from appliance.bundle.build import build_bundle, lock_spec
 from appliance.bundle.install import audit, upgrade
 from appliance.bundle.manifest import signature_ok, verify_bundle
+from appliance.bundle.sources import probe_indexes, resolve_sources
 from appliance.bundle.spec import BundleSpec, load_spec
 from appliance.bundle.transition import STATEMENT, check_transition, make_transition
 from appliance.errors import ApplianceError, UsageError
@@ -46,26 +46,27 @@ def pinned_public_key(explicit: Path | None = None) -> tuple[bytes, Path]:
     raise UsageError("no pinned vendor public key found", hint="pass --pubkey installer/vendor.pub.pem")
 
 
-def _sources(spec: BundleSpec, no_extra_index: bool, find_links: list[Path] | None) -> BundleSpec:
-    """The spec with this staging host's source overrides (an unreachable extra index, local wheel dirs)."""
-    if no_extra_index:
-        spec = dataclasses.replace(spec, extra_index_urls=())
-    if find_links:
-        spec = dataclasses.replace(
-            spec, find_links=spec.find_links + tuple(Path(p).absolute() for p in find_links)
-        )
+def _sources(spec: BundleSpec, sources: dict, progress) -> BundleSpec:
+    """The spec with this staging host's sources (options, spec, pip config), each index probed once."""
+    spec = resolve_sources(spec, **sources)
+    if spec.requirements or any(s.requirement for s in spec.sdists):
+        probe_indexes(spec, progress=progress)
     return spec
 
 
 def lock(
     spec_path: Path,
     *,
+    index_url: str | None = None,
+    extra_index_urls: list[str] | None = None,
     no_extra_index: bool = False,
     find_links: list[Path] | None = None,
     progress=lambda m: None,
 ) -> dict:
     """Write the spec's hash-pinned lock for its target (staging host, needs the package index)."""
-    return lock_spec(_sources(load_spec(spec_path), no_extra_index, find_links), progress=progress)
+    sources = {"index_url": index_url, "extra_index_urls": extra_index_urls, "no_extra_index": no_extra_index,
+               "find_links": find_links}
+    return lock_spec(_sources(load_spec(spec_path), sources, progress), progress=progress)
 
 
 def build(
@@ -76,14 +77,23 @@ def build(
     version: str | None = None,
     installer_dir: Path | None = None,
     home: Home | None = None,
+    index_url: str | None = None,
+    extra_index_urls: list[str] | None = None,
     no_extra_index: bool = False,
     find_links: list[Path] | None = None,
     key_transition: Path | None = None,
     progress=lambda m: None,
 ) -> dict:
-    """Build and sign the bundle described by ``spec_path`` into ``out``."""
-    spec = _sources(load_spec(spec_path, version=version), no_extra_index, find_links)
+    """Build and sign the bundle described by ``spec_path`` into ``out``.
+
+    Sources: see :mod:`appliance.bundle.sources`; an index that does not answer fails the build in seconds
+    (IndexUnreachable, naming it), before anything is downloaded.
+    """
+    sources = {"index_url": index_url, "extra_index_urls": extra_index_urls, "no_extra_index": no_extra_index,
+               "find_links": find_links}
+    spec = load_spec(spec_path, version=version)
     try:
+        spec = _sources(spec, sources, progress)
         result = build_bundle(spec, out, vendor_key, installer_dir=installer_dir, key_transition=key_transition,
                               progress=progress)
     except ApplianceError as e:

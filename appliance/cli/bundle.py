@@ -14,7 +14,16 @@ app = typer.Typer(help="Build and verify signed offline bundles (USB).")
 SpecOpt = Annotated[Path, typer.Option("--spec", help="Bundle spec, e.g. bundles/cpu.toml.", dir_okay=False)]
 NoExtraOpt = Annotated[
     bool,
-    typer.Option("--no-extra-index", help="Ignore the spec's extra index URLs (unreachable from this host)."),
+    typer.Option("--no-extra-index", help="Use no extra index (spec's or pip config's), e.g. one this host "
+                 "cannot reach; keep the wheels it served in a --find-links directory."),
+]
+IndexOpt = Annotated[
+    str | None,
+    typer.Option("--index-url", help="Package index to use (default: the spec's, else this host's pip config)."),
+]
+ExtraIndexOpt = Annotated[
+    list[str] | None,
+    typer.Option("--extra-index-url", help="Extra package index (repeatable; replaces the spec's/pip config's)."),
 ]
 FindLinksOpt = Annotated[
     list[Path] | None, typer.Option("--find-links", help="Extra local wheel directory (repeatable).")
@@ -33,6 +42,8 @@ def _progress(msg: str) -> None:
 @app.command("lock")
 def lock_cmd(
     spec: SpecOpt,
+    index_url: IndexOpt = None,
+    extra_index_url: ExtraIndexOpt = None,
     no_extra_index: NoExtraOpt = False,
     find_links: FindLinksOpt = None,
     json_out: JsonOpt = False,
@@ -41,7 +52,8 @@ def lock_cmd(
     from appliance.bundle import lock
 
     emit(
-        lock(spec, no_extra_index=no_extra_index, find_links=find_links, progress=_progress),
+        lock(spec, index_url=index_url, extra_index_urls=extra_index_url, no_extra_index=no_extra_index,
+             find_links=find_links, progress=_progress),
         json_out,
         lambda r: console.print(kv_table("lock written", r)),
     )
@@ -60,6 +72,8 @@ def build_cmd(
     installer_dir: Annotated[
         Path | None, typer.Option("--installer-dir", help="installer/ to ship (default: the checkout's).")
     ] = None,
+    index_url: IndexOpt = None,
+    extra_index_url: ExtraIndexOpt = None,
     no_extra_index: NoExtraOpt = False,
     find_links: FindLinksOpt = None,
     key_transition: Annotated[
@@ -79,6 +93,8 @@ def build_cmd(
         version=version,
         installer_dir=installer_dir,
         home=get_home(),
+        index_url=index_url,
+        extra_index_urls=extra_index_url,
         no_extra_index=no_extra_index,
         find_links=find_links,
         key_transition=key_transition,
