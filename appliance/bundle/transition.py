@@ -34,7 +34,8 @@ def _read_pub(path: Path) -> bytes:
         pem = Path(path).read_bytes()
         key_fingerprint(pem)
     except (OSError, ValueError) as e:
-        raise UsageError(f"cannot read public key {path}: {e}", hint="pass a PEM public key (openssl ec -pubout)") from None
+        raise UsageError(f"cannot read public key {path}: {e}",
+                         hint="pass a PEM public key (openssl ec -pubout)") from None
     return pem
 
 
