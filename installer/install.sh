@@ -335,7 +335,7 @@ printf '%s %s %s from %s%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$VERSION" "${INS
     "${TRANSITION:+ (vendor key $TRANSITION)}" >>"$PREFIX/install-history.log"
 
 if [ -f "$HOME_DIR/keys/keyring.json" ]; then
-    "$NEW/bin/python" -c 'import sys; from appliance.bundle.install import audit_installed; audit_installed(sys.argv[1], sys.argv[2], sys.argv[3])' \
-        "$HOME_DIR" "$SHARE/MANIFEST.json" "${INSTALLED:-}" || say "warning: could not write the audit entry"
+    "$NEW/bin/python" -c 'import sys; from appliance.bundle.install import audit_installed; audit_installed(*sys.argv[1:5])' \
+        "$HOME_DIR" "$SHARE/MANIFEST.json" "${INSTALLED:-}" "$TRANSITION" || say "warning: could not write the audit entry"
 fi
 say "installed $NAME $VERSION: $PREFIX/current -> versions/$VERSION"

@@ -57,8 +57,12 @@ def site(build_test_bundle, vendor, tmp_path_factory) -> dict:
     d = tmp_path_factory.mktemp("keys")
     b_key, b_pub = _keypair(d, "vendor-b")
     c_key, c_pub = _keypair(d, "attacker-c")
+    from appliance.home import Home
+    from appliance.keys import init_home
+
     bundle = build_test_bundle("0.1.0")
     prefix = tmp_path_factory.mktemp("site") / "opt-appliance"
+    init_home(Home(prefix.parent / "home"), b"test passphrase", kdf_target_ms=1)  # installs are audited there
     p = run_installer(vendor["installer"], bundle, prefix)
     assert p.returncode == 0, p.stdout + p.stderr
     return {"prefix": prefix, "bundle": bundle, "b": (b_key, b_pub), "c": (c_key, c_pub), "d": d}
@@ -127,6 +131,12 @@ def test_valid_transition_accepted_and_pinned_key_replaced(site, vendor, tmp_pat
     assert (prefix / "installed-version").read_text().strip() == "0.2.0"
     assert _pinned(prefix) == b_pub.read_bytes()  # the pinned key is now B
     assert "vendor key sha256:" in (prefix / "install-history.log").read_text()
+    from appliance.audit import read_entries
+    from appliance.home import Home
+
+    (entry,) = [e for e in read_entries(Home(prefix.parent / "home"), action="bundle.install")
+                if e["object"]["version"] == "0.2.0"]
+    assert entry["object"]["vendor_key_transition"] == f"sha256:{st['old_key_sha256']} -> sha256:{st['new_key_sha256']}"
 
     # From now on the old key A no longer judges: an A-signed newer bundle is refused, by either copy.
     old_signed = _rekey(site["bundle"], tmp_path / "a3", vendor["key"], vendor["pub"], "0.3.0")
