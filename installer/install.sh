@@ -2,10 +2,13 @@
 # install.sh - install or upgrade the appliance from a signed bundle, with no network.
 #
 # Runs from the USB mount with the host's own python3 and openssl; trusts nothing on the stick until the
-# manifest signature verifies against the vendor key pinned next to this script (vendor.pub.pem).
+# manifest signature verifies against the pinned vendor key.  Over an existing install that is the key the
+# INSTALLED version pins (PREFIX/current/share/appliance/installer/vendor.pub.pem), whichever copy of this
+# script runs; only a first install trusts the vendor.pub.pem next to this script.
 #   1. copy the bundle to local staging (a USB device cannot change it between check and use)
-#   2. openssl: verify MANIFEST.json.sig; python3 (stdlib only): verify every file's size and sha256 and
-#      that nothing unlisted was added
+#   2. openssl: verify MANIFEST.json.sig (a bundle signed by a new vendor key needs installer/
+#      key-transition.json signed by the pinned key, naming the new key, within its validity);
+#      python3 (stdlib only): verify every file's size and sha256 and that nothing unlisted was added
 #   3. refuse a version lower than the installed one (anti-rollback), check python/platform/glibc and disk
 #   4. new venv in PREFIX/versions/VERSION; pip install --no-index --require-hashes --only-binary=:all:
 #   5. models, installer and hardening copies; as root on the real system: user, home, systemd units
@@ -57,7 +60,6 @@ done
 
 command -v openssl >/dev/null 2>&1 || die 1 "openssl not found on this host"
 command -v "$PYTHON" >/dev/null 2>&1 || die 1 "$PYTHON not found on this host"
-[ -f "$PUBKEY" ] || die 3 "no pinned vendor key at $PUBKEY"
 [ -d "$BUNDLE" ] || die 2 "bundle directory $BUNDLE not found"
 case $PREFIX in /*) ;; *) PREFIX=$(pwd)/$PREFIX ;; esac
 case $HOME_DIR in /*) ;; *) HOME_DIR=$(pwd)/$HOME_DIR ;; esac
@@ -95,11 +97,73 @@ B=$WORK/bundle
 if [ ! -f "$B/MANIFEST.json" ] || [ ! -f "$B/MANIFEST.json.sig" ]; then
     die 3 "not a signed bundle (MANIFEST.json / .sig missing)"
 fi
-if ! openssl dgst -sha256 -verify "$PUBKEY" -signature "$B/MANIFEST.json.sig" "$B/MANIFEST.json" >/dev/null 2>&1; then
-    die 3 "bundle signature does not verify against the pinned vendor key $PUBKEY"
+fpr() {  # sha256 of a PEM public key's DER SubjectPublicKeyInfo (the fingerprint in the delivery note)
+    openssl pkey -pubin -in "$1" -noout >/dev/null 2>&1 || die 3 "$1 is not a PEM public key"
+    openssl pkey -pubin -in "$1" -outform DER 2>/dev/null \
+        | "$PYTHON" -I -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'
+}
+sig_ok() { openssl dgst -sha256 -verify "$1" -signature "$2.sig" "$2" >/dev/null 2>&1; }
+# The judge: over an existing install, the installed version's pinned key, never the stick's.
+INSTALLED_KEY=$PREFIX/current/share/appliance/installer/vendor.pub.pem
+if [ -e "$PREFIX/installed-version" ] || [ -e "$PREFIX/current" ] || [ -L "$PREFIX/current" ]; then
+    [ -f "$INSTALLED_KEY" ] || die 3 "an install exists in $PREFIX but its pinned vendor key $INSTALLED_KEY is missing"
+    TRUST=$INSTALLED_KEY
+else
+    [ -f "$PUBKEY" ] || die 3 "no pinned vendor key at $PUBKEY"
+    TRUST=$PUBKEY
 fi
-FPR=$(openssl pkey -pubin -in "$PUBKEY" -outform DER 2>/dev/null | "$PYTHON" -I -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
-say "signature OK (vendor key sha256:$FPR)"
+TRUST_FPR=$(fpr "$TRUST")
+BKEY=$B/installer/vendor.pub.pem
+[ -f "$BKEY" ] || die 3 "the bundle pins no vendor key (installer/vendor.pub.pem missing)"
+TRANSITION=
+if sig_ok "$TRUST" "$B/MANIFEST.json"; then
+    SIGNER=$TRUST
+else
+    T=$B/installer/key-transition.json
+    if [ ! -f "$T" ] || [ ! -f "$T.sig" ]; then
+        die 3 "bundle signature does not verify against the pinned vendor key $TRUST (sha256:$TRUST_FPR), and the bundle carries no key-transition statement"
+    fi
+    sig_ok "$TRUST" "$T" \
+        || die 3 "the bundle's key-transition statement is not signed by the pinned vendor key $TRUST (sha256:$TRUST_FPR)"
+    NEW_FPR=$(fpr "$BKEY")
+    # The statement is now trusted (signed by the pinned key): check what it says.
+    REASON=$("$PYTHON" -I - "$T" "$TRUST_FPR" "$NEW_FPR" <<'PYEOF'
+import json, re, sys, time
+path, old, new = sys.argv[1:4]
+try:
+    st = json.load(open(path, encoding="utf-8"))
+except ValueError as e:
+    print(f"not valid JSON: {e}", file=sys.stderr); sys.exit(3)
+now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+bad = []
+if st.get("format") != "appliance-key-transition/1":
+    bad.append("unknown statement format")
+if st.get("old_key_sha256") != old:
+    bad.append("it does not name the pinned key as the old key")
+if st.get("new_key_sha256") != new:
+    bad.append("it does not name the key this bundle pins as the new key")
+nb, na = str(st.get("not_before", "")), str(st.get("not_after", ""))
+if not (stamp.fullmatch(nb) and stamp.fullmatch(na) and nb <= now <= na):
+    bad.append(f"outside its validity ({nb[:20]} .. {na[:20]}; now {now})")
+reason = re.sub(r"[^\x20-\x7e]", "?", str(st.get("reason", ""))).strip()[:200]
+if not reason:
+    bad.append("it gives no reason")
+if bad:
+    print("; ".join(bad), file=sys.stderr); sys.exit(3)
+print(reason)
+PYEOF
+) || die 3 "key-transition statement refused (see above); the pinned key stays sha256:$TRUST_FPR"
+    sig_ok "$BKEY" "$B/MANIFEST.json" \
+        || die 3 "bundle signature does not verify against the new vendor key named by the key-transition statement"
+    SIGNER=$BKEY
+    TRANSITION="sha256:$TRUST_FPR -> sha256:$NEW_FPR"
+    say "vendor key transition accepted: $TRANSITION (signed by the pinned key; reason: $REASON)"
+fi
+FPR=$(fpr "$SIGNER")
+# The bundle's installer/vendor.pub.pem becomes the pinned key of the new version: it must be the signer.
+[ "$(fpr "$BKEY")" = "$FPR" ] || die 3 "the bundle pins a vendor key other than the one that signed it"
+say "signature OK (vendor key sha256:$FPR, judged by $TRUST)"
 
 # The manifest is now trusted; python3 -I (stdlib only, no site packages) checks the files against it
 # and prints shell assignments of validated values.
@@ -267,10 +331,11 @@ ln -s "versions/$VERSION" "$PREFIX/.current.new"
 COMMITTED=1
 printf '%s\n' "$VERSION" >"$PREFIX/.installed-version.new"
 "$PYTHON" -I -c 'import os, sys; os.replace(sys.argv[1], sys.argv[2])' "$PREFIX/.installed-version.new" "$PREFIX/installed-version"
-printf '%s %s %s from %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$VERSION" "${INSTALLED:-none}" "$BUNDLE" >>"$PREFIX/install-history.log"
+printf '%s %s %s from %s%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$VERSION" "${INSTALLED:-none}" "$BUNDLE" \
+    "${TRANSITION:+ (vendor key $TRANSITION)}" >>"$PREFIX/install-history.log"
 
 if [ -f "$HOME_DIR/keys/keyring.json" ]; then
-    "$NEW/bin/python" -c 'import sys; from appliance.bundle.install import audit_installed; audit_installed(sys.argv[1], sys.argv[2], sys.argv[3])' \
-        "$HOME_DIR" "$SHARE/MANIFEST.json" "${INSTALLED:-}" || say "warning: could not write the audit entry"
+    "$NEW/bin/python" -c 'import sys; from appliance.bundle.install import audit_installed; audit_installed(*sys.argv[1:5])' \
+        "$HOME_DIR" "$SHARE/MANIFEST.json" "${INSTALLED:-}" "$TRANSITION" || say "warning: could not write the audit entry"
 fi
 say "installed $NAME $VERSION: $PREFIX/current -> versions/$VERSION"

@@ -57,6 +57,36 @@ def _run(cmd: list[str], *, env: dict | None = None, what: str) -> str:
     return proc.stdout
 
 
+def download_locked(spec: BundleSpec, dest: Path, python: str, total: int, progress: Progress) -> None:
+    """``pip download`` of the spec's lock into ``dest``, one progress line per wheel as pip reaches it.
+
+    pip's own retries are kept short (``--retries 2 --timeout 30``): the indexes were probed just before, so
+    a wheel that still does not come is an error worth reporting, not worth ten silent minutes.
+    """
+    cmd = [python, "-m", "pip", "download", "--no-deps", "--require-hashes", "--progress-bar", "off",
+           "--retries", "2", "--timeout", "30", "-d", str(dest), *spec.source_args(), *spec.target_args(),
+           "-r", str(spec.lock)]
+    log.info("running %s", " ".join(cmd))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    tail: list[str] = []
+    n = 0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        line = line.rstrip()
+        tail = (tail + [line])[-15:]
+        words = line.split()
+        if len(words) >= 2 and words[0] in ("Collecting", "Processing"):
+            n += 1
+            what = words[1] if words[0] == "Collecting" else Path(words[1]).name
+            progress(f"[{n}/{total}] {what}")
+        elif line.lstrip().startswith("Downloading "):
+            progress(f"[{n}/{total}]   {line.strip()}")
+    if proc.wait() != 0:
+        raise BuildFailed(f"pip download of the lock failed (exit {proc.returncode}) after {n} of {total} wheels",
+                          hint="fix the staging host's sources (--index-url, --no-extra-index, --find-links) "
+                               "and rebuild", details=tail)
+
+
 # -- wheel tags ------------------------------------------------------------------------------------------
 def parse_wheel_name(filename: str) -> tuple[str, str, set[str], set[str], set[str]]:
     """``(name, version, python tags, abi tags, platform tags)`` from a wheel file name."""
@@ -289,9 +319,14 @@ def build_bundle(
     hardening_dir: Path | None = None,
     project_dir: Path = PROJECT_DIR,
     python: str = sys.executable,
+    key_transition: Path | None = None,
     progress: Progress = lambda m: None,
 ) -> dict:
-    """Build the signed bundle for ``spec`` into ``out`` (which must not exist yet)."""
+    """Build the signed bundle for ``spec`` into ``out`` (which must not exist yet).
+
+    ``key_transition``: a statement from :func:`appliance.bundle.transition.make_transition` (signed by the
+    previous vendor key) that lets this bundle, signed by the new key, install over an existing install.
+    """
     out = Path(out).absolute()
     installer_dir = Path(installer_dir or project_dir / "installer")
     hardening_dir = Path(hardening_dir or project_dir / "hardening")
@@ -322,23 +357,7 @@ def build_bundle(
         wheels.mkdir()
         if lock_entries:
             progress(f"downloading {len(lock_entries)} locked wheels for {spec.target.python_tag}")
-            _run(
-                [
-                    sys.executable if python is None else python,
-                    "-m",
-                    "pip",
-                    "download",
-                    "--no-deps",
-                    "--require-hashes",
-                    "-d",
-                    str(wheels),
-                    *spec.source_args(),
-                    *spec.target_args(),
-                    "-r",
-                    str(spec.lock),
-                ],
-                what="pip download of the lock",
-            )
+            download_locked(spec, wheels, python, len(lock_entries), progress)
         built = build_sdists(spec, wheels, python, progress)
         progress("building the appliance wheel")
         app_wheel = build_appliance_wheel(stage / "wheels", python, project_dir)
@@ -363,6 +382,11 @@ def build_bundle(
             progress(f"copying model {m.name}")
             _copy_tree(m.path, stage / "models" / m.name)
         _copy_tree(installer_dir, stage / "installer")
+        if key_transition is not None:
+            from appliance.bundle.transition import attach_transition
+
+            progress(f"attaching the key-transition statement {key_transition}")
+            attach_transition(key_transition, stage / "installer", public_pem(key))
         if hardening_dir.is_dir():
             _copy_tree(hardening_dir, stage / "hardening")
         for sh in (stage / "installer").glob("*.sh"):

@@ -26,19 +26,14 @@ def audit(home: Home | None, action: str, obj: dict | None = None, outcome: str 
     record(home, action, obj, outcome)
 
 
-def audit_installed(home_dir: str, manifest_path: str, previous: str = "") -> None:
-    """Called by install.sh after a successful install: one ``bundle.install`` entry in the home's log."""
+def audit_installed(home_dir: str, manifest_path: str, previous: str = "", key_transition: str = "") -> None:
+    """Called by install.sh after a successful install: one ``bundle.install`` entry in the home's log
+    (``key_transition``: ``"sha256:OLD -> sha256:NEW"`` when the install moved the pinned vendor key)."""
     m = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-    audit(
-        Home(Path(home_dir)),
-        "bundle.install",
-        {
-            "bundle": m["name"],
-            "version": m["version"],
-            "previous": previous or None,
-            "files": len(m["files"]),
-        },
-    )
+    obj = {"bundle": m["name"], "version": m["version"], "previous": previous or None, "files": len(m["files"])}
+    if key_transition:
+        obj["vendor_key_transition"] = key_transition
+    audit(Home(Path(home_dir)), "bundle.install", obj)
 
 
 def installed_layout(python_prefix: Path | None = None) -> tuple[Path, Path]:

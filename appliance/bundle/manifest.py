@@ -100,6 +100,22 @@ def sign_manifest(root: Path, key) -> bytes:
     return sig
 
 
+def signature_ok(root: Path, pub_pem: bytes) -> bool:
+    """Whether ``MANIFEST.json.sig`` verifies against ``pub_pem`` (False when either file is missing)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        load_pem_public_key(pub_pem).verify(
+            (Path(root) / SIGNATURE).read_bytes(), (Path(root) / MANIFEST).read_bytes(), ec.ECDSA(hashes.SHA256())
+        )
+    except (InvalidSignature, ValueError, OSError):
+        return False
+    return True
+
+
 def verify_bundle(root: Path, pub_pem: bytes) -> dict:
     """Check signature, every listed hash and size, and that nothing unlisted was added.
 

@@ -1,7 +1,8 @@
 """Bundle specs (``bundles/*.toml``): what goes on the USB stick, for which target.
 
 A spec names the bundle and its version, the target interpreter and platform tags, where wheels come from
-on the staging host, the hash-pinned lock of third-party wheels, the packages that exist only as sdists
+on the staging host (or leaves the package indexes to the staging host's pip configuration: no index address
+is built in, see ``sources.py``), the hash-pinned lock of third-party wheels, the packages that exist only as sdists
 (built here into wheels), the base models (local HF snapshot directories) and the spaCy model package.
 Relative paths in a spec are relative to the spec file.  Every problem is reported at once (ConfigError).
 """
@@ -80,7 +81,7 @@ class BundleSpec:
     target: Target
     requirements: tuple[str, ...]
     lock: Path | None
-    index_url: str | None
+    index_url: str | None  # None: not named by the spec (from pip config); "": no index, local wheels only
     extra_index_urls: tuple[str, ...]
     find_links: tuple[Path, ...]
     sdists: tuple[SdistBuild, ...]
@@ -243,7 +244,7 @@ def load_spec(path: str | os.PathLike, version: str | None = None) -> BundleSpec
         target=target,
         requirements=tuple(reqs),
         lock=lock,
-        index_url=py.get("index_url", "https://pypi.org/simple") or None,
+        index_url=py.get("index_url"),  # None: the staging host's pip configuration (bundle/sources.py)
         extra_index_urls=tuple(py.get("extra_index_urls", [])),
         find_links=find_links,
         sdists=tuple(sdists),

@@ -1,5 +1,8 @@
 """Data section: ingest batches, records kept and dropped, PHI found by type (counts), shred events.
 
+Each ingest run and batch carries its scrubbing policy (per-type operator, waivers; see ``scrubbing.py``),
+and PHI found is split into items replaced and items kept under a waiver.
+
 Sources: the vault catalog opened read-only (metadata only: ids, sources, batches, counts, states) and
 the audit entries of the period (``vault.ingest``, ``vault.shred``, ``vault.show``, ``vault.export``).
 No key is needed and no record is decrypted.
@@ -13,6 +16,7 @@ from typing import Any
 from appliance.home import Home
 from appliance.report.auditlog import by_action, obj
 from appliance.report.period import Period
+from appliance.report.scrubbing import policy, split_found
 
 
 def _add(counter: Counter, d: Any) -> None:
@@ -43,6 +47,8 @@ def collect(home: Home, entries: list[dict], period: Period) -> dict[str, Any]:
     records_in = kept = 0
     dropped: Counter = Counter()
     phi: Counter = Counter()
+    replaced: Counter = Counter()
+    kept_phi: Counter = Counter()
     for e in by_action(inside, "vault.ingest"):
         if e["action"] != "vault.ingest":
             continue  # per-batch entries are shown through the catalog's batch table
@@ -61,8 +67,12 @@ def collect(home: Home, entries: list[dict], period: Period) -> dict[str, Any]:
                 "dropped": o.get("dropped") or {},
                 "phi_found": o.get("phi_found") or {},
                 "batches": o.get("batches"),
+                "policy": policy(o),
             }
         )
+        rep, kp = split_found(o.get("phi_found") or {}, policy(o)["operators"])
+        replaced.update(rep)
+        kept_phi.update(kp)
         records_in += int(o.get("records_in") or 0)
         kept += int(o.get("kept") or 0)
         _add(dropped, o.get("dropped"))
@@ -82,11 +92,18 @@ def collect(home: Home, entries: list[dict], period: Period) -> dict[str, Any]:
         for e in by_action(inside, "vault.show", "vault.export")
     ]
     catalog = _catalog(home, period)
+    if catalog:
+        batch_policy = {obj(e).get("batch"): policy(obj(e)) for e in entries if e.get("action") == "vault.ingest.batch"}
+        for b in catalog["batches"]:
+            b["policy"] = batch_policy.get(b["batch"], {"operators": {}, "waivers": {}})
     if catalog and not ingests:  # a log without summaries (older build): fall back to the catalog's batches
         for b in catalog["batches"]:
             kept += int(b["records"] or 0)
             _add(dropped, b["dropped"])
             _add(phi, b["phi_found"])
+            rep, kp = split_found(b["phi_found"], b["policy"]["operators"])
+            replaced.update(rep)
+            kept_phi.update(kp)
         records_in = kept + sum(dropped.values())
     has = bool(ingests or shreds or disclosures or (catalog and (catalog["batches"] or catalog["sources"])))
     return {
@@ -95,6 +112,8 @@ def collect(home: Home, entries: list[dict], period: Period) -> dict[str, Any]:
         "totals": {"records_in": records_in, "kept": kept, "dropped": sum(dropped.values())},
         "dropped_by_reason": dict(dropped.most_common()),
         "phi_by_type": dict(phi.most_common()),
+        "phi_replaced": dict(replaced),
+        "phi_kept": dict(kept_phi),  # found but left in the text (operator keep/off under a waiver)
         "shreds": shreds,
         "disclosures": disclosures,
         "catalog": catalog,

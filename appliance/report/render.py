@@ -132,7 +132,7 @@ def figures(data: dict) -> dict[str, str]:
     dat = s["data"]
     if dat.get("phi_by_type"):
         out["phi_by_type"] = plots.hbars(
-            dat["phi_by_type"], "PHI found by type (counts)", xlabel="items scrubbed"
+            dat["phi_by_type"], "PHI found by type (counts)", xlabel="items found"
         )
     if dat.get("dropped_by_reason"):
         out["dropped_by_reason"] = plots.hbars(

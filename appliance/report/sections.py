@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from appliance.report.scrubbing import describe
 from appliance.report.widgets import Raw, badge, card, e, flatten, fmt, img, kv, nodata, table
 
 
@@ -201,7 +202,9 @@ def data(d: dict, figs: dict) -> str:
         card(t["records_in"], "records offered for ingest"),
         card(t["kept"], "records kept"),
         card(t["dropped"], "records dropped"),
-        card(sum(d["phi_by_type"].values()), "PHI items found and scrubbed"),
+        card(sum(d.get("phi_replaced", {}).values()), "PHI items found and replaced"),
+        card(sum(d.get("phi_kept", {}).values()), "PHI items found, kept under a waiver",
+             "warn" if d.get("phi_kept") else ""),
         card(len(d["shreds"]), "shred operations", "warn" if d["shreds"] else ""),
         card(active, "records in the vault now"),
         card(shredded, "records shredded (all time)"),
@@ -216,9 +219,10 @@ def data(d: dict, figs: dict) -> str:
     parts.append("<h3>PHI found by type (counts only)</h3>")
     parts.append(
         table(
-            ["entity type", "found"],
-            list(d["phi_by_type"].items()),
-            numeric=(1,),
+            ["entity type", "found", "replaced", "kept (operator keep/off, waived)"],
+            [[t, n, d.get("phi_replaced", {}).get(t, 0), d.get("phi_kept", {}).get(t, 0)]
+             for t, n in d["phi_by_type"].items()],
+            numeric=(1, 2, 3),
             filterable=False,
             empty="No PHI found in this period's ingests.",
         )
@@ -246,7 +250,8 @@ def data(d: dict, figs: dict) -> str:
                 "records in",
                 "kept",
                 "dropped",
-                "PHI found",
+                "PHI found (all operators)",
+                "scrubbing (operator per type, waivers)",
                 "outcome",
             ],
             [
@@ -261,6 +266,7 @@ def data(d: dict, figs: dict) -> str:
                     i["kept"],
                     i["dropped"],
                     i["phi_found"],
+                    describe(i.get("policy") or {}),
                     i["outcome"],
                 ]
                 for i in d["ingests"]
@@ -273,7 +279,8 @@ def data(d: dict, figs: dict) -> str:
     parts.append("<h3>Ingest batches (vault catalog)</h3>")
     parts.append(
         table(
-            ["batch", "ingest", "source", "committed (UTC)", "records", "dropped", "PHI found"],
+            ["batch", "ingest", "source", "committed (UTC)", "records", "dropped", "PHI found (all operators)",
+             "scrubbing (operator per type, waivers)"],
             [
                 [
                     b["batch"],
@@ -283,6 +290,7 @@ def data(d: dict, figs: dict) -> str:
                     b["records"],
                     b["dropped"],
                     b["phi_found"],
+                    describe(b.get("policy") or {}),
                 ]
                 for b in cat.get("batches") or []
             ],

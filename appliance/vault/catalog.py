@@ -121,13 +121,16 @@ _BATCH_COLS = ("id", "ingest_id", "source", "created_at", "n_records", "scrub_co
 
 
 def protected_rows(conn: sqlite3.Connection) -> dict[str, str]:
-    """``{"record:<id>" | "batch:<id>": digest}`` over the columns that must not change behind the log."""
+    """``{"record:<id>" | "batch:<id>" | "meta:<id>": digest}`` over the columns that must not change behind
+    the log (``meta``: the patient/month/source-id row of :mod:`appliance.vault.metadata`)."""
     from appliance.audit.state import row_digest
+    from appliance.vault.metadata import protected_rows as metadata_rows
 
     out = {}
     for table, cols in (("records", _RECORD_COLS), ("batches", _BATCH_COLS)):
         for r in conn.execute(f"SELECT {', '.join(cols)} FROM {table}"):
             out[f"{table[:-1] if table == 'records' else 'batch'}:{r[0]}"] = row_digest(list(r))
+    out.update(metadata_rows(conn))
     return out
 
 

@@ -5,7 +5,9 @@ stored: the patient id and the export's note id become HMAC-SHA256 under keys de
 (``vault-patient-key`` / ``vault-source-id``), so equal ids link records without revealing or confirming an
 id; the date is kept as ``YYYY-MM`` only (what per-month evaluation needs; the day would add an identifier).
 The table ``record_meta`` lives in the catalog database; rows are written in the ingest batch's transaction
-and deleted in the shred transaction, so a shredded record leaves no patient link behind.
+and deleted in the shred transaction, so a shredded record leaves no patient link behind.  Its rows are part
+of the catalog's signed state (:func:`protected_rows`), so re-pointing a record to another patient, or
+deleting the link that a patient-level shred follows, is tampering that `vault verify` names.
 """
 
 from __future__ import annotations
@@ -64,6 +66,16 @@ def insert(conn: sqlite3.Connection, rows: Sequence[tuple[str, str | None, str |
     if rows:
         conn.executemany("INSERT OR REPLACE INTO record_meta(record_id, patient_key, note_month, source_id_key) "
                          "VALUES (?, ?, ?, ?)", rows)
+
+
+def protected_rows(conn: sqlite3.Connection) -> dict[str, str]:
+    """``{"meta:<record id>": digest}`` of every row, for the catalog's signed state."""
+    from appliance.audit.state import row_digest
+
+    if not _exists(conn):
+        return {}
+    return {f"meta:{r[0]}": row_digest(list(r)) for r in conn.execute(
+        "SELECT record_id, patient_key, note_month, source_id_key FROM record_meta")}
 
 
 def forget(conn: sqlite3.Connection, record_ids: Sequence[str]) -> None:

@@ -98,3 +98,36 @@ def test_a_later_write_does_not_launder_an_edit(vault_site, tmp_path):
     p = run_cli("audit", "show", "--action", "vault.state.mismatch", "--json", home=home, check=True)
     (entry,) = json.loads(p.stdout)
     assert entry["outcome"] == "integrity_error" and f"row record:{ids[4]} was edited" in entry["object"]["problems"][0]
+
+
+@pytest.fixture
+def patient_site(site, tmp_path):
+    """Notes ingested with a patient and a date column: the catalog holds keyed `record_meta` rows."""
+    home, pw = site
+    src = tmp_path / "notes.jsonl"
+    src.write_text("".join(json.dumps({"text": t, "patient": f"MRN-{i % 2}", "date": "2026-03-0{}".format(i + 1)})
+                           + "\n" for i, t in enumerate(NOTES[:4])))
+    p = run_cli("vault", "ingest", str(src), "--source", "clinic-a", "--patient-column", "patient",
+                "--date-column", "date", "--passphrase-file", str(pw), "--json", home=home, check=True)
+    ids = json.loads(p.stdout)["record_ids"]
+    conn = sqlite3.connect(home.catalog_path)
+    keys = dict(conn.execute("SELECT record_id, patient_key FROM record_meta"))
+    conn.close()
+    assert set(keys) == set(ids) and keys[ids[0]] != keys[ids[1]] and keys[ids[0]] == keys[ids[2]]
+    assert _verify(home, pw).returncode == 0
+    return home, pw, ids, keys
+
+
+def test_record_meta_repointed_to_another_patient(patient_site):
+    """Re-pointing a note to another patient's key would make a patient shred miss it (or take the wrong one)."""
+    home, pw, ids, keys = patient_site
+    _sql(home, "UPDATE record_meta SET patient_key = ? WHERE record_id = ?", keys[ids[1]], ids[0])
+    p = _verify(home, pw)
+    assert p.returncode == 3 and f"row meta:{ids[0]} was edited" in p.stderr, p.stdout + p.stderr
+
+
+def test_record_meta_row_deleted(patient_site):
+    home, pw, ids, _keys = patient_site
+    _sql(home, "DELETE FROM record_meta WHERE record_id = ?", ids[3])
+    p = _verify(home, pw)
+    assert p.returncode == 3 and f"row meta:{ids[3]} was deleted" in p.stderr, p.stdout + p.stderr

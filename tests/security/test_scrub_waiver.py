@@ -67,9 +67,11 @@ def test_waiver_allows_ingest_and_is_listed_and_audited(home, passphrase_file, t
     j = json.loads(cli("config", "check", "--json", home=home, check=True).stdout)
     assert j["waivers"][0]["types"] == ["PHONE"] and j["unscrubbed"] == ["PHONE"] and j["unwaived"] == []
 
-    (tmp_path / "a.txt").write_text("Patient seen today for chest pain, stable, follow up in two weeks.\n")
+    (tmp_path / "a.txt").write_text("Patient seen today for chest pain, stable, call back at (617) 555-0142, "
+                                    "follow up in two weeks with Dr. Jonathan Quimbley.\n")
     r = _ingest(cli, home, passphrase_file, tmp_path / "a.txt")
     assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["phi_found"].get("PHONE", 0) >= 1
     entries = [json.loads(line) for f in sorted(home.root.joinpath("audit").glob("*.jsonl"))
                for line in f.read_text().splitlines() if line.strip()]
     ingests = [e for e in entries if json.dumps(e).find('"vault.ingest') >= 0]
@@ -89,3 +91,20 @@ def test_waiver_without_reason_is_a_config_error(home, cli):
     _edit_config(home, '[[waiver.scrub]]\ntypes = ["NAME"]\n', operator="keep")
     c = cli("config", "check", home=home)
     assert c.returncode == 2 and "waiver.scrub.0.reason" in c.stderr
+
+    # the compliance report shows the operator per type and the waiver for the run and for its batch, and
+    # counts the kept phone number as kept, not as replaced
+    import html
+    import re
+
+    from appliance.report import build_report
+
+    out = tmp_path / "report.html"
+    res = build_report(home, out)
+    page = html.unescape(re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", out.read_text()))
+    d = res["data"]["data"]
+    assert d["phi_kept"].get("PHONE", 0) >= 1 and "PHONE" not in d["phi_replaced"]
+    assert d["catalog"]["batches"][0]["policy"]["waivers"] == {"PHONE": reason}
+    cell = "keep: PHONE · surrogate: "
+    assert page.count(cell) >= 2 and page.count(f"waived: PHONE ({reason})") >= 2  # run row and batch row
+    assert "PHI items found, kept under a waiver" in page and "found and scrubbed" not in page
