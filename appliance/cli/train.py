@@ -78,7 +78,7 @@ def register(root: typer.Typer) -> None:
         if dry_run:
             from appliance.train.run import dry_run_from_vault
 
-            emit(dry_run_from_vault(home, keys, config, overrides=set_ or []), json_, _render_plan)
+            emit(dry_run_from_vault(home, keys, config, overrides=set_ or [], nodes=node.nnodes), json_, _render_plan)
             return
         result = train_from_vault(home, keys, config, overrides=set_ or [], resume=resume,
                                   allow_change=allow_change or [], node=node)

@@ -323,7 +323,8 @@ def _hostfile_hosts(hostfile: str) -> int:
     return max(1, sum(1 for ln in lines if ln.strip() and not ln.strip().startswith("#")))
 
 
-def dry_run_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | None = None) -> dict[str, Any]:
+def dry_run_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | None = None,
+                       nodes: int = 1) -> dict[str, Any]:
     """What ``appliance train --dry-run`` does: resolve model, tokenizer and data; count; estimate memory."""
     from appliance.train.data import VaultSource
     from appliance.train.dryrun import dry_run
@@ -339,7 +340,7 @@ def dry_run_from_vault(home: Home, keys, config: Path, *, overrides: list[str] |
         source = VaultSource(vault, recipe.data.sources)
         if not source.list_records():
             raise InputError("no active records to train on", hint="appliance vault ingest FILE")
-        return dry_run(home, recipe, source=source, resolve_model_dir=model_dir)
+        return dry_run(home, recipe, source=source, resolve_model_dir=model_dir, nodes=nodes)
 
 
 def train_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | None = None, resume: bool = False,

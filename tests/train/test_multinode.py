@@ -178,3 +178,19 @@ def test_stale_extension_lock_is_removed_with_a_warning(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         assert sweep_extension_locks(tmp_path / "torch_extensions") == [str(lock)]
     assert not lock.exists() and "stale torch extension build lock" in caplog.text
+
+
+def test_dry_run_counts_every_node(tmp_path):
+    """--nnodes in a dry run: the world and global batch span the nodes; ZeRO-2 partitions over all ranks."""
+    from harness import corpus
+
+    from appliance.home import Home
+    from appliance.train import InMemorySource
+    from appliance.train.dryrun import dry_run
+    from appliance.train.recipe import recipe_from_dict
+
+    recipe = recipe_from_dict(base_recipe("dry2", run={"name": "dry2", "nproc": 1}))
+    res = dry_run(Home(tmp_path / "home"), recipe, source=InMemorySource(corpus(160)), nodes=2)
+    assert res["world_size"] == 2 and res["global_batch"] == 2 * 1 * 2
+    p = res["memory"]["params_total"]
+    assert res["memory"]["gpu_bytes_per_device"] == 2 * p + int(18 * p / 2)  # the 2-rank reference's figure
