@@ -188,14 +188,17 @@ def _all_gather_json(obj: dict) -> list[dict]:
     import torch
     import torch.distributed as dist
 
+    # NCCL carries only CUDA tensors; gloo CPU ones
+    dev = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
     data = json.dumps(obj, sort_keys=True).encode("utf-8")
-    n = torch.tensor([len(data)], dtype=torch.int64)
+    n = torch.tensor([len(data)], dtype=torch.int64, device=dev)
     dist.all_reduce(n, op=dist.ReduceOp.MAX)
     buf = torch.full((int(n.item()),), ord(" "), dtype=torch.uint8)
     buf[: len(data)] = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+    buf = buf.to(dev)
     out = [torch.empty_like(buf) for _ in range(dist.get_world_size())]
     dist.all_gather(out, buf)
-    return [json.loads(bytes(t.tolist()).decode("utf-8")) for t in out]
+    return [json.loads(bytes(t.cpu().tolist()).decode("utf-8")) for t in out]
 
 
 def agree(plan: dict) -> None:

@@ -194,3 +194,15 @@ def test_dry_run_counts_every_node(tmp_path):
     assert res["world_size"] == 2 and res["global_batch"] == 2 * 1 * 2
     p = res["memory"]["params_total"]
     assert res["memory"]["gpu_bytes_per_device"] == 2 * p + int(18 * p / 2)  # the 2-rank reference's figure
+
+
+def test_cli_node_options_refused_before_the_passphrase(cli, tmp_path):
+    from pathlib import Path
+
+    recipe = Path(__file__).resolve().parents[2] / "appliance" / "recipes" / "tiny_llama_full.yaml"
+    p = cli("train", "--config", str(recipe), "--nnodes", "2", "--node-rank", "1", "--json",
+            env={"APPLIANCE_HOME": str(tmp_path / "no-home")})
+    assert p.returncode == 2, p.stderr[-2000:]
+    assert "--master-addr" in p.stdout + p.stderr
+    h = cli("train", "--help")
+    assert all(opt in h.stdout for opt in ("--nnodes", "--node-rank", "--master-addr", "--master-port"))
