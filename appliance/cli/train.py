@@ -1,4 +1,7 @@
-"""`appliance train --config R.yaml [--resume] [--set key=value ...] [--allow-change key ...] [--json]`."""
+"""`appliance train --config R.yaml [--resume] [--set key=value ...] [--allow-change key ...] [--json]`.
+
+Multi-node, node by node: ``--nnodes N --node-rank K --master-addr A [--master-port P]`` on each node
+(DeepSpeed's ``--no_ssh`` launch; see appliance.train.multinode)."""
 
 from __future__ import annotations
 
@@ -46,6 +49,15 @@ def register(root: typer.Typer) -> None:
         dry_run: Annotated[bool, typer.Option(
             "--dry-run", help="Check model, tokenizer and data resolve; print tokens, steps per epoch, epochs and "
                               "DeepSpeed's memory estimate per GPU; train nothing.")] = False,
+        nnodes: Annotated[int, typer.Option(
+            "--nnodes", help="Nodes in the run; start `appliance train` on each, with the same options.")] = 1,
+        node_rank: Annotated[int, typer.Option(
+            "--node-rank", help="This node's number, 0..nnodes-1 (node 0 hosts the rendezvous).")] = 0,
+        master_addr: Annotated[str | None, typer.Option(
+            "--master-addr", help="Node 0's address as every node reaches it (with --nnodes 2 or more).")] = None,
+        master_port: Annotated[int | None, typer.Option(
+            "--master-port", help="Rendezvous port on node 0, the same on every node (default run.master_port, "
+                                  "else 29500 across nodes, a free port on one node).")] = None,
         passphrase_file: PassphraseFileOpt = None,
         json_: JsonOpt = False,
     ) -> None:
@@ -54,18 +66,23 @@ def register(root: typer.Typer) -> None:
         Early stopping: set eval.early_stopping_patience (evals without a lower held-out loss); final/ is
         then the best-by-held-out model, not the last step's (final/selection.json says which step).
         Off a terminal, progress is one log line per progress.every steps.
+        Multi-node: run on every node with --nnodes N --node-rank K --master-addr A (a shared home);
+        a rendezvous that does not complete in run.rendezvous_timeout_s stops with a message.
         """
+        from appliance.train.multinode import NodeSpec
         from appliance.train.recipe import load_recipe
         from appliance.train.run import train_from_vault
 
-        load_recipe(config, set_ or [])  # report recipe problems before asking for a passphrase
+        recipe = load_recipe(config, set_ or [])  # report recipe problems before asking for a passphrase
+        node = NodeSpec(nnodes=nnodes, node_rank=node_rank, master_addr=master_addr,
+                        master_port=master_port).check(recipe.run.hostfile)
         home = get_home().require_initialized()
         keys = unlock(passphrase_file, home)
         if dry_run:
             from appliance.train.run import dry_run_from_vault
 
-            emit(dry_run_from_vault(home, keys, config, overrides=set_ or []), json_, _render_plan)
+            emit(dry_run_from_vault(home, keys, config, overrides=set_ or [], nodes=node.nnodes), json_, _render_plan)
             return
         result = train_from_vault(home, keys, config, overrides=set_ or [], resume=resume,
-                                  allow_change=allow_change or [])
+                                  allow_change=allow_change or [], node=node)
         emit(result, json_, _render)

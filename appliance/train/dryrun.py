@@ -81,8 +81,10 @@ def memory_estimate(model, recipe: Recipe, gpus_per_node: int, nodes: int = 1) -
 
 
 def dry_run(home: Home, recipe: Recipe, *, source: RecordSource, resolve_model_dir=None,
-            gpus_per_node: int | None = None) -> dict[str, Any]:
-    """Check that model, tokenizer and data resolve; count tokens, steps and memory.  Writes nothing."""
+            gpus_per_node: int | None = None, nodes: int = 1) -> dict[str, Any]:
+    """Check that model, tokenizer and data resolve; count tokens, steps and memory.  Writes nothing.
+
+    ``nodes``: the run's node count (``--nnodes``); the world is ``run.nproc`` ranks on each."""
     from transformers import AutoConfig
 
     records = list(source.list_records())
@@ -106,12 +108,12 @@ def dry_run(home: Home, recipe: Recipe, *, source: RecordSource, resolve_model_d
             config = AutoConfig.from_pretrained(str(model_dir), local_files_only=True, trust_remote_code=False)
             model_desc = str(model_dir)
         arrays = tokenize_split(source, manifest, tokmod.encoder(tok), eos, recipe.data.seq_len)
-    world = recipe.run.nproc
+    world = recipe.run.nproc * nodes
     gb = recipe.global_batch(world)
     n_train = len(arrays["train"])
     steps_per_epoch = math.ceil(n_train / gb)
     lora = recipe.train.lora.model_dump() if recipe.train.lora else None
-    mem = memory_estimate(_meta_model(config, lora), recipe, gpus_per_node or recipe.run.nproc)
+    mem = memory_estimate(_meta_model(config, lora), recipe, gpus_per_node or recipe.run.nproc, nodes)
     teacher = dry_run_report(teacher_ref, recipe, tok, model_desc, config.vocab_size) if teacher_ref else None
     if teacher:  # the frozen teacher sits on every rank next to the student's states
         mem.update(teacher_bytes_per_device=teacher["bytes_per_device"],

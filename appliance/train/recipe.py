@@ -37,6 +37,9 @@ class RunSection(_Finite):
     nproc: int = Field(default=1, ge=1, le=1024)  # ranks on this host
     hostfile: str | None = None  # DeepSpeed hostfile for multi-node runs
     master_port: int | None = Field(default=None, ge=1024, le=65535)
+    # seconds a rank waits for all the others to meet (other nodes started, master reachable) before it
+    # stops with a message naming the master address and port
+    rendezvous_timeout_s: int = Field(default=300, ge=1, le=86400)
 
 
 class InitSection(_Finite):

@@ -28,6 +28,7 @@ from appliance.train import checkpoint as ckpt
 from appliance.train import tokenizer as tokmod
 from appliance.train.data import DataChannel, RecordSource, build_manifest, tokenize_split
 from appliance.train.distill import resolve_teacher, teacher_vocab_rows
+from appliance.train.multinode import NodeSpec, node_dir
 from appliance.train.presets import build_config, default_vocab_size
 from appliance.train.recipe import NEVER_CHANGEABLE, Recipe, critical_view, diff_critical, recipe_to_dict
 
@@ -113,8 +114,12 @@ def train(
     progress: bool = True,
     source_kind: str = "vault",
     extra_env: dict[str, str] | None = None,
+    node: NodeSpec | None = None,
 ) -> dict[str, Any]:
     """Train ``recipe`` on ``source``; with ``resume`` continue from the newest verified checkpoint.
+
+    ``node``: this process is node K of N started node by node (``--nnodes``); node 0 alone writes the
+    run's shared files (data manifest, recipe, audit events, registry), node K>0 only its node dir.
 
     Returns ``{"run_dir", "final_model", "steps", "final_loss", "eval_ppl", "resumed_from_step", ...}``.
     Raises PolicyRefused (exit 4) for an unsafe resume or an existing run started without ``--resume``.
@@ -128,11 +133,18 @@ def train(
     home.runs_dir.mkdir(parents=True, exist_ok=True)
     run_dir = home.run_dir(name)
     run_dir.mkdir(mode=0o700, exist_ok=True)
-    lock_fd = _lock_run(run_dir)
+    node = (node or NodeSpec()).check(recipe.run.hostfile)
+    lead = node.node_rank == 0
+    audit = audit and lead
+    own = node_dir(run_dir, node)
+    from appliance.train.launcher import check_loopback
+
+    check_loopback()  # before the planning, which can take long on a big vault
+    lock_fd = _lock_run(own)
     try:
         ckpt_root = run_dir / "checkpoints"
         ckpt_root.mkdir(exist_ok=True)
-        swept = ckpt.sweep(ckpt_root)  # we hold the run lock: any staging dir is abandoned
+        swept = ckpt.sweep(ckpt_root) if lead else []  # we hold the run lock: any staging dir is abandoned
         if swept:
             log.info("removed abandoned checkpoint staging dirs: %s", ", ".join(swept))
         on_gpu = torch.cuda.is_available()
@@ -144,7 +156,8 @@ def train(
                              "do not train on this CPU host",
                              hint="drop the setting (--set train.lora.quantize=null) for plain LoRA, "
                                   "or run on a GPU host")
-        world_size = recipe.run.nproc * (_hostfile_hosts(recipe.run.hostfile) if recipe.run.hostfile else 1)
+        world_size = recipe.run.nproc * (node.nnodes if node.multi else
+                                         _hostfile_hosts(recipe.run.hostfile) if recipe.run.hostfile else 1)
 
         if not resume and ckpt.committed(ckpt_root):
             raise PolicyRefused(f"run {name} already has checkpoints in {ckpt_root}",
@@ -168,10 +181,11 @@ def train(
             changes = _resume_checks(rdict, world_size, manifest["sha256"], found_manifest, allow_change)
             resume_from = path
 
-        # Tokenizer: trained once per run (fresh start), reused on resume.
-        tok_dir = run_dir / "tokenizer"
+        # Tokenizer: trained once per run (fresh start; node K>0 into its node dir, the ranks check that every
+        # node's is the same), reused on resume.
+        tok_dir = (run_dir if resume_from is not None else own) / "tokenizer"
         model_path = None
-        model_cfg_dir = run_dir / "model_init"
+        model_cfg_dir = own / "model_init"
         if recipe.model.init is not None:
             if resume_from is None:
                 shutil.rmtree(tok_dir, ignore_errors=True)
@@ -202,8 +216,9 @@ def train(
                                     teacher_vocab_rows(model_path) if model_path else len(tok))
 
         arrays = tokenize_split(source, manifest, tokmod.encoder(tok), eos, recipe.data.seq_len)
-        atomic_write(run_dir / "data_manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
-        atomic_write(run_dir / "recipe.json", json.dumps(rdict, indent=1, sort_keys=True))
+        if lead:
+            atomic_write(run_dir / "data_manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
+            atomic_write(run_dir / "recipe.json", json.dumps(rdict, indent=1, sort_keys=True))
         plan = {
             "run_dir": str(run_dir),
             "recipe": rdict,
@@ -225,7 +240,7 @@ def train(
             "distill": teacher.plan_entry() if teacher else None,
         }
         plan["t_plan_ready"] = time.time()
-        plan_path = run_dir / "plan.json"
+        plan_path = own / "plan.json"
         atomic_write(plan_path, json.dumps(plan, indent=1, sort_keys=True))
         counts = {"train_records": manifest["counts"]["train"], "heldout_records": manifest["counts"]["heldout"],
                   "train_samples": len(arrays["train"]), "heldout_samples": len(arrays["heldout"])}
@@ -249,7 +264,7 @@ def train(
         try:
             launch(plan_path, run_dir, nproc=recipe.run.nproc, hostfile=recipe.run.hostfile,
                    master_port=recipe.run.master_port, channel_path=channel.path, on_gpu=on_gpu,
-                   extra_env=extra_env)
+                   extra_env=extra_env, node=node)
         except ApplianceError as e:
             _audit(home, audit, "train.end", {"run": name, "error": type(e).__name__}, signer, outcome="error")
             raise
@@ -258,9 +273,9 @@ def train(
 
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
         final_dir = run_dir / "final"
-        if teacher:
+        if teacher and lead:
             teacher.write_manifest(final_dir)
-        version = _on_final(run_dir, final_dir, manifest, recipe)
+        version = _on_final(run_dir, final_dir, manifest, recipe) if lead else None
         latest = ckpt.find_resumable(ckpt_root)
         _audit(home, audit, "train.end", {"run": name, "steps": summary["steps"], "tokens_seen": summary["tokens_seen"],
                                           "data_manifest_sha256": manifest["sha256"],
@@ -276,6 +291,7 @@ def train(
             "checkpoint": latest[0].name if latest else None,
             "model_version": version,
             "distill": summary.get("distill"),
+            "node_rank": node.node_rank,
             "data_manifest_sha256": manifest["sha256"],
             **counts,
             "allowed_changes": changes,
@@ -319,7 +335,8 @@ def _hostfile_hosts(hostfile: str) -> int:
     return max(1, sum(1 for ln in lines if ln.strip() and not ln.strip().startswith("#")))
 
 
-def dry_run_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | None = None) -> dict[str, Any]:
+def dry_run_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | None = None,
+                       nodes: int = 1) -> dict[str, Any]:
     """What ``appliance train --dry-run`` does: resolve model, tokenizer and data; count; estimate memory."""
     from appliance.train.data import VaultSource
     from appliance.train.dryrun import dry_run
@@ -335,11 +352,12 @@ def dry_run_from_vault(home: Home, keys, config: Path, *, overrides: list[str] |
         source = VaultSource(vault, recipe.data.sources)
         if not source.list_records():
             raise InputError("no active records to train on", hint="appliance vault ingest FILE")
-        return dry_run(home, recipe, source=source, resolve_model_dir=model_dir)
+        return dry_run(home, recipe, source=source, resolve_model_dir=model_dir, nodes=nodes)
 
 
 def train_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | None = None, resume: bool = False,
-                     allow_change: Iterable[str] = (), progress: bool = True) -> dict[str, Any]:
+                     allow_change: Iterable[str] = (), progress: bool = True,
+                     node: NodeSpec | None = None) -> dict[str, Any]:
     """What ``appliance train`` does: load the recipe, open the vault with the unlocked keys, :func:`train`."""
     from appliance.train.data import VaultSource
     from appliance.train.recipe import load_recipe
@@ -352,4 +370,5 @@ def train_from_vault(home: Home, keys, config: Path, *, overrides: list[str] | N
         from contextlib import nullcontext as signing  # type: ignore[assignment]
     with Vault.open(home, keys) as vault, signing(keys):
         return train(home, recipe, source=VaultSource(vault, recipe.data.sources), resume=resume,
-                     allow_change=allow_change, signer=getattr(keys, "signer", None), progress=progress)
+                     allow_change=allow_change, signer=getattr(keys, "signer", None), progress=progress,
+                     node=node)

@@ -111,7 +111,18 @@ def main(argv: list[str] | None = None) -> int:
         deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
     if torch.cuda.is_available():
         torch.cuda.set_device(args.local_rank)
-    deepspeed.init_distributed(dist_backend=backend)
+    from appliance.errors import ApplianceError
+    from appliance.train import multinode
+
+    try:
+        # Bounded: torch's own store timeout is 30 minutes and silent (a down loopback, a node never started).
+        watchdog = multinode.RendezvousWatchdog(plan["recipe"]["run"].get("rendezvous_timeout_s") or 300).arm()
+        deepspeed.init_distributed(dist_backend=backend)
+        multinode.agree(plan)  # every rank resumes from the same checkpoint, with the same data and recipe
+        watchdog.disarm()
+    except ApplianceError as e:
+        multinode.report(e)
+        return e.exit_code
 
     from appliance.train.engine import Trainer
 

@@ -1,6 +1,7 @@
 """Run `appliance.train.train` on a synthetic in-memory corpus (a subprocess the tests can kill -9).
 
 Usage: python tests/train/harness.py HOME RECIPE.json [--resume] [--allow-change KEY ...]
+       [--nnodes N --node-rank K --master-addr A --master-port P]  (one node of a run started node by node)
 Prints the result JSON on stdout, or {"error": ..., "exit_code": N} and exits with that code.
 """
 
@@ -35,18 +36,24 @@ def main() -> int:
     ap.add_argument("--allow-change", action="append", default=[])
     ap.add_argument("--records", type=int, default=160)
     ap.add_argument("--progress", action="store_true", help="progress as off a terminal: log lines")
+    ap.add_argument("--nnodes", type=int, default=1)
+    ap.add_argument("--node-rank", type=int, default=0)
+    ap.add_argument("--master-addr")
+    ap.add_argument("--master-port", type=int)
     args = ap.parse_args()
 
     from appliance.errors import ApplianceError
     from appliance.home import Home
     from appliance.train import InMemorySource, train
+    from appliance.train.multinode import NodeSpec
     from appliance.train.recipe import recipe_from_dict
 
     recipe = recipe_from_dict(json.loads(Path(args.recipe).read_text()))
     home = Home(Path(args.home))
     try:
         result = train(home, recipe, source=InMemorySource(corpus(args.records)), resume=args.resume,
-                       allow_change=args.allow_change, audit=True, progress=args.progress)
+                       allow_change=args.allow_change, audit=True, progress=args.progress,
+                       node=NodeSpec(args.nnodes, args.node_rank, args.master_addr, args.master_port))
     except ApplianceError as e:
         print(json.dumps(e.to_dict()))
         return e.exit_code
