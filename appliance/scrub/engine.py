@@ -189,8 +189,7 @@ _CAP_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ][^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 def _segments_needing_ner(note: Note, ents: list[Entity]) -> list[tuple[int, int]]:
     """(start, end) of the sentences/lines holding a word that could be an unexplained proper noun."""
-    from appliance.scrub.lexicon import CLINICAL_SHAPE
-    from appliance.scrub.lexicon import lexicon
+    from appliance.scrub.lexicon import CLINICAL_SHAPE, lexicon
     from appliance.scrub.note import LOWER
 
     if note.mode == LOWER:

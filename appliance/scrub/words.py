@@ -65,6 +65,10 @@ NOT_PLACE_WORDS = frozenset(
 )
 
 
+# identifier labels: the word before a record number or a date of birth, never part of a name ("MRN:", "DOB")
+LABEL_WORDS = frozenset(["mrn", "dob", "dos", "ssn", "acct", "csn", "fin", "har", "npi", "hicn", "upin", "mrno", "medrec"])
+
+
 def looks_like_month(w: str) -> bool:
     return bool(re.fullmatch(rf"(?:{P.MONTHS_FULL.lower()}|{P.MONTHS_ABBR.lower()})\.?", w))
 
@@ -98,6 +102,7 @@ def unknown_word(w: str, L) -> bool:
         and w not in L.clinical
         and p not in EPONYMS
         and w not in L.states
+        and p not in LABEL_WORDS
         and not looks_like_month(w)
     )
 
@@ -210,6 +215,8 @@ MONTH_WORDS = frozenset(m.lower() for m in f"{P.MONTHS_FULL}|{P.MONTHS_ABBR}".sp
 
 
 def unknown_name_word(w: str, L) -> bool:
+    """:func:`unknown_word` for words beside a role noun or label: accents kept apart from their plain form
+    ("Šušulić" is unknown even when "susulic" were a word), languages ("Spanish") and labels excluded."""
     p = plain(w)
     lw = w.lower()
     return (
@@ -222,6 +229,7 @@ def unknown_name_word(w: str, L) -> bool:
         and p not in L.states
         and p not in MONTH_WORDS
         and p not in LANGUAGES
+        and p not in LABEL_WORDS
     )
 
 
@@ -237,7 +245,7 @@ def name_word(w: str, L, *, loose: bool = False) -> bool:
         return False
     if lw in AFTER_ROLE_STOP or lw in ANATOMY_WORDS or lw in MODALS or lw in ROLE_WORDS or lw in CREDENTIAL_WORDS or lw in LANGUAGES:
         return False
-    if lw in L.clinical or lw in L.states or lw in L.countries:
+    if lw in L.clinical or lw in L.states or lw in L.countries or lw in LABEL_WORDS:
         return False
     for x in parts:
         if len(x) == 1:

@@ -23,6 +23,7 @@ from appliance.scrub.rules.name_shapes import (
 )
 from appliance.scrub.types import Entity
 from appliance.scrub.words import (
+    LABEL_WORDS,
     NOT_PLACE_WORDS,
     STOP_AFTER_NAME,
     eponym_use,
@@ -53,6 +54,8 @@ def _is_name_word(w: str, *, strict: bool, continuation: bool = False) -> bool:
     lw = w.lower().strip(".'’").removesuffix("'s").removesuffix("’s")
     if len(lw) == 1:
         return w[0].isupper()
+    if lw in LABEL_WORDS:
+        return False  # "John Smith MRN: 123": the label ends the name
     if lw in STOP_AFTER_NAME or lw in NOT_PLACE_WORDS or looks_like_month(lw):
         return False
     if continuation and w[:1].isupper() and not w.isupper():

@@ -11,8 +11,10 @@ from appliance.scrub.lexicon import AMBIGUOUS_NAME_WORDS, CLINICAL_SHAPE, EPONYM
 from appliance.scrub.note import LOWER, Note
 from appliance.scrub.rules.base import ClinicalRecognizer
 from appliance.scrub.types import Entity
+from appliance.scrub.vocabulary import clinical_vocab
 from appliance.scrub.words import (
     GENERIC_FACILITY,
+    LABEL_WORDS,
     RELATION_WORDS,
     STOP_AFTER_NAME,
     eponym_use,
@@ -44,7 +46,7 @@ def _trim_person(v: str, s: int, e: int) -> tuple[int, int]:
             return False
         if w in L.first_names or w in L.common_surnames:
             return w in L.clinical or w in STOP_AFTER_NAME or w in RELATION_WORDS
-        return w in L.clinical or w in L.english_common or w in RELATION_WORDS or w in STOP_AFTER_NAME
+        return w in L.clinical or w in L.english_common or w in RELATION_WORDS or w in STOP_AFTER_NAME or w in LABEL_WORDS
 
     while words and bad(*words[0]):
         words.pop(0)
@@ -77,6 +79,7 @@ class ClinicalSpacyNerRecognizer(ClinicalRecognizer):
         if note.mode == LOWER:
             return self._lower_case_persons(note, ents)
         L = lexicon()
+        vocab = clinical_vocab()
         v = note.view
         out = []
         for start, end, label in ents:
@@ -91,6 +94,8 @@ class ClinicalSpacyNerRecognizer(ClinicalRecognizer):
             words = [w.removesuffix("'s").removesuffix("’s") for w in words]
             if all(w in L.clinical or w in STOP_AFTER_NAME or not w for w in words):
                 continue
+            if type_ in ("LOCATION", "FACILITY") and all(w in vocab or not w for w in words):
+                continue  # "Lumbar" (puncture), "Cardiac" (cath): clinical vocabulary is no place
             if re.fullmatch(r"[A-Z0-9/-]{1,5}", txt) and type_ != "DATE":
                 continue  # abbreviations: CHF, ICU, MS, T2DM
             if type_ == "NAME":
@@ -110,6 +115,10 @@ class ClinicalSpacyNerRecognizer(ClinicalRecognizer):
                         for x in plains
                     ):
                         continue  # "Pulmonary Embolism"
+                    if len(words) > 1 and any(x in vocab and x not in L.first_names and x not in L.surnames for x in plains) and all(
+                        (x in L.english_vocab or x in vocab or CLINICAL_SHAPE.search(x)) and x not in L.first_names for x in plains
+                    ):
+                        continue  # "LUMBAR DRAIN CLAMPED": clinical vocabulary with everyday words is no person
                     if len(words) == 1 and not _PERSON_CUE.search(v, max(0, s - 25), s) and (
                         lw0 in EPONYMS
                         or lw0 in _DEVICE_EPONYMS
