@@ -30,8 +30,11 @@ def _mini(tmp_path, phrases: str):
     return d
 
 
-def _span_line(pat, note, value, label, text=TEXT.split("\n", 1)[1]):
-    a = text.index(value)
+BODY = TEXT.split("\n", 1)[1]
+
+
+def _span_line(pat, note, value, label):
+    a = BODY.index(value)
     return f"{pat} {note} {a} {a + len(value)} {label} {value}\n"
 
 
