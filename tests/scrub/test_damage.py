@@ -39,3 +39,21 @@ def test_turning_the_veto_off_is_a_config_check_note():
     assert setting_notes(ScrubSection()) == []
     (note,) = setting_notes(ScrubSection(clinical_veto=False))
     assert "clinical_veto = false" in note
+
+
+def test_config_check_knows_clinical_veto(home, cli):
+    """``[scrub] clinical_veto`` is a checked setting: a non-boolean is a config error naming it, and turning the
+    veto off is reported by ``config check`` as a note, not refused (more is scrubbed, nothing is exposed)."""
+    import pytest
+
+    from appliance.config import load_site_config
+    from appliance.errors import ConfigError
+
+    home.config_path.write_text('[scrub]\nclinical_veto = "sometimes"\n')
+    with pytest.raises(ConfigError) as ei:
+        load_site_config(home.config_path)
+    assert "scrub.clinical_veto" in str(ei.value.details), ei.value.details
+    home.config_path.write_text("[scrub]\nclinical_veto = false\n")
+    assert load_site_config(home.config_path).scrub.clinical_veto is False
+    p = cli("config", "check", home=home)
+    assert p.returncode == 0 and "NOTE scrub.clinical_veto = false" in p.stdout, (p.stdout, p.stderr)
