@@ -69,8 +69,12 @@ NOT_PLACE_WORDS = frozenset(
 LABEL_WORDS = frozenset(["mrn", "dob", "dos", "ssn", "acct", "csn", "fin", "har", "npi", "hicn", "upin", "mrno", "medrec"])
 
 
+MONTH_WORDS = frozenset(m.lower() for m in f"{P.MONTHS_FULL}|{P.MONTHS_ABBR}".split("|"))
+
+
 def looks_like_month(w: str) -> bool:
-    return bool(re.fullmatch(rf"(?:{P.MONTHS_FULL.lower()}|{P.MONTHS_ABBR.lower()})\.?", w))
+    """A lower-case month name or abbreviation, with or without its dot ("march", "sept.")."""
+    return w.removesuffix(".") in MONTH_WORDS
 
 
 STOP_AFTER_NAME = frozenset(
@@ -211,7 +215,6 @@ WEEKDAYS = frozenset(
      "thurs", "fri", "sat", "sun"]
 )
 SPECIALTY = re.compile(r"(?i)(?:ology|ologist|iatry|iatrics|ics|surgery|medicine|icu|unit|service|team|floor|dept|department)$")
-MONTH_WORDS = frozenset(m.lower() for m in f"{P.MONTHS_FULL}|{P.MONTHS_ABBR}".split("|"))
 
 
 def unknown_name_word(w: str, L) -> bool:
