@@ -86,6 +86,10 @@ class ScrubSection(Strict):
     batch_size: int = Field(default=32, ge=1, le=4096)
     # run spaCy NER only on sentences with a capitalised word no rule explained (false: every whole note)
     gate_ner: bool = True
+    # the clinical vocabulary veto (appliance/scrub/vocabulary.py): a name/place/facility detection made only of
+    # clinical shorthand, drugs, units or vent/drip notation is dropped unless a strong cue (a title, a relative,
+    # "name:") says it is PHI.  false keeps every detection: more of the corpus is replaced (over-scrubbing)
+    clinical_veto: bool = True
 
 
 class VaultSection(Strict):
@@ -192,6 +196,7 @@ checkpoint_every = 100      # write a signed checkpoint every N entries (and on 
 spacy_model = "en_core_web_sm"   # spaCy package name or a directory; never downloaded
 default_operator = "surrogate"    # surrogate | tag | redact | keep
 date_mode = "shift"               # shift | year_only
+clinical_veto = true              # clinical vocabulary is never a name or place unless a strong cue says so
 
 [vault]
 dedup_threshold = 0.8

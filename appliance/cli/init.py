@@ -66,19 +66,23 @@ config_app = typer.Typer(help="Check the site configuration (appliance.toml).", 
 def config_check(json_out: JsonOpt = False) -> None:
     """Validate appliance.toml and list every problem at once (exit 2), and every waiver (scrubbing off unwaived: exit 4)."""
     from appliance.config import load_site_config
+    from appliance.scrub.damage import setting_notes
     from appliance.vault import scrub_policy
 
     home = get_home()
     cfg = load_site_config(home.config_path)
     pol = scrub_policy.enforce(cfg.scrub, cfg.waiver, str(home.config_path))  # exit 4: scrubbing off, no waiver
     waivers = [w.model_dump() for w in cfg.waiver.scrub]
+    notes = setting_notes(cfg.scrub)
     out = {"path": str(home.config_path), "ok": not pol.unwaived, "config": cfg.model_dump(),
-           "waivers": waivers, "unscrubbed": pol.unscrubbed, "unwaived": pol.unwaived}
+           "waivers": waivers, "unscrubbed": pol.unscrubbed, "unwaived": pol.unwaived, "notes": notes}
 
     def render(d: dict) -> None:
         for w in d["waivers"]:
             console.print(f"WAIVER scrub {', '.join(w['types'])}: {w['reason']}"
                           + (f" (approved by {w['approved_by']})" if w.get("approved_by") else ""), markup=False)
+        for n in d["notes"]:
+            console.print(f"NOTE {n}", markup=False)
         console.print(f"{d['path']}: ok" + (f" ({len(d['waivers'])} waiver(s))" if d["waivers"] else ""),
                       markup=False)
 

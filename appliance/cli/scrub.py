@@ -101,6 +101,11 @@ def _render_eval(d: dict) -> None:
         row.append(f(first.get("values_covered")))
         t.add_row(*row, style="bold" if ty == "OVERALL" else None)
     console.print(t)
+    for s in systems:  # clinical damage (appliance.scrub.damage): what the scrubber does to the non-PHI text
+        o = d[s]["overall"]
+        console.print(f"{s}: clinical damage: {f(o.get('non_phi_replaced'))} of {o.get('non_phi_tokens')} non-PHI tokens "
+                      f"replaced; {f(o.get('clinical_vocab_kept'))} of {o.get('clinical_vocab_tokens')} clinical-vocabulary "
+                      f"tokens kept; character precision {f(o.get('char_precision'))}", markup=False)
     misses = d["appliance"]["misses"]
     if misses:
         console.print(f"\n{len(misses)} missed values (first 30):")

@@ -95,7 +95,10 @@ def ingest_cmd(
         s = r.summary()
         console.print(kv_table(f"ingest {s['ingest_id']} → source {s['source']}", {
             "files": f"{s['files_ok']}/{s['files_total']} ok", "records in": s["records_in"], "kept": s["kept"],
-            "batches": s["batches"], "seconds": r.seconds}))
+            "batches": s["batches"], "seconds": r.seconds,
+            # clinical damage: the share of clinical-vocabulary words the scrubber left unchanged
+            "clinical vocab kept": "-" if s["clinical_vocab_kept"] is None else
+            f"{s['clinical_vocab_kept']:.3f} of {s['clinical_vocab_tokens']}"}))
         if s["dropped"]:
             console.print(_table("dropped", s["dropped"]))
         if s["phi_found"]:

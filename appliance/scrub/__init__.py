@@ -60,10 +60,12 @@ def _detect_chunk(texts: list[str]) -> list[list[tuple]]:
     return [[(e.start, e.end, e.type, e.score) for e in ents] for ents in _W["engine"].detect(texts)]
 
 
-def _scrub_chunk(texts: list[str], scopes: list[str]) -> list[tuple[str, dict]]:
+def _scrub_chunk(texts: list[str], scopes: list[str]) -> list[tuple[str, dict, tuple[int, int]]]:
+    from appliance.scrub.damage import vocabulary_counts
+
     ents = _W["engine"].detect(texts)
     sur = _W["sur"]
-    return [sur.apply(t, e, s) for t, e, s in zip(texts, ents, scopes)]
+    return [(*sur.apply(t, e, s), vocabulary_counts(t, [(x.start, x.end) for x in e])) for t, e, s in zip(texts, ents, scopes)]
 
 
 # -- caller side -------------------------------------------------------------------------------------------
@@ -141,7 +143,7 @@ class Scrubber:
         else:
             futs = [self._pool.submit(_scrub_chunk, texts[a:b], scopes[a:b]) for a, b in self._chunks(len(texts))]
             raw = [r for f in futs for r in f.result()]
-        return [ScrubResult(text=t, counts=c) for t, c in raw]
+        return [ScrubResult(text=t, counts=c, clinical_vocab=v) for t, c, v in raw]
 
     def close(self) -> None:
         if self._pool is not None:

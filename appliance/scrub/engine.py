@@ -104,7 +104,7 @@ def make_tldextract_offline() -> None:
 
 def build_recognizers(settings) -> list:
     """Instantiate the registry's recognizers, honouring enabled/disabled lists from config."""
-    from appliance.scrub.recognizers import REGISTRY
+    from appliance.scrub.rules import REGISTRY
 
     enabled = list(getattr(settings, "enabled_recognizers", []) or [])
     disabled = set(getattr(settings, "disabled_recognizers", []) or [])
@@ -173,7 +173,7 @@ class DetectionEngine:
             ents = [e for e in ents if note.text[e.start : e.end].lower().strip(" .,") not in self.allow]
         ents = _propagate_names(note, ents, self.allow)
         ents = _extend_names(note, ents)
-        from appliance.scrub.families import trim_edges
+        from appliance.scrub.rules.edges import trim_edges
         from appliance.scrub.vocabulary import veto
 
         if getattr(self.settings, "clinical_veto", True):
@@ -189,8 +189,7 @@ _CAP_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ][^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 def _segments_needing_ner(note: Note, ents: list[Entity]) -> list[tuple[int, int]]:
     """(start, end) of the sentences/lines holding a word that could be an unexplained proper noun."""
-    from appliance.scrub.lexicon import CLINICAL_SHAPE as _CLINICAL_SHAPE
-    from appliance.scrub.lexicon import lexicon
+    from appliance.scrub.lexicon import CLINICAL_SHAPE, lexicon
     from appliance.scrub.note import LOWER
 
     if note.mode == LOWER:
@@ -226,7 +225,7 @@ def _segments_needing_ner(note: Note, ents: list[Entity]) -> list[tuple[int, int
                     continue
             else:
                 # unknown words: at a sentence start only if they do not look like clinical vocabulary
-                if note.mode == UPPER or w in L.english_vocab or (initial and _CLINICAL_SHAPE.search(w)):
+                if note.mode == UPPER or w in L.english_vocab or (initial and CLINICAL_SHAPE.search(w)):
                     continue
             need = True
             break
@@ -262,11 +261,12 @@ def _extend_names(note: Note, ents: list[Entity]) -> list[Entity]:
     """Finish the names every recognizer found: suffixes and bracketed nicknames after them, and in a lower-case
     note the first and middle names before a surname ("pt grace wanjiru kimani", "updated - will kimani")."""
     from appliance.scrub.lexicon import lexicon
-    from appliance.scrub.recognizers import _name_tails, _unknown_word
+    from appliance.scrub.rules.name_shapes import name_tails
+    from appliance.scrub.words import unknown_word
 
     L = lexicon()
     v = note.view
-    out = _name_tails(v, note.mode, ents, L)
+    out = name_tails(v, note.mode, ents, L)
     # a name that stops at a hyphen inside a word goes on to the word's end ("mendoza-reyes")
     for e in [x for x in out if x.type == "NAME" and x.end > x.start]:
         if v[e.end - 1 : e.end].isalpha():
@@ -281,7 +281,7 @@ def _extend_names(note: Note, ents: list[Entity]) -> list[Entity]:
                 if not m:
                     break
                 w = m.group(1)
-                if w in L.clinical or w in _NOT_NAME_LEFT or not (w in L.first_names or _unknown_word(w, L)):
+                if w in L.clinical or w in _NOT_NAME_LEFT or not (w in L.first_names or unknown_word(w, L)):
                     break
                 s = m.start(1)
             if s < e.start:
@@ -296,7 +296,7 @@ _NOT_NAME_LEFT = frozenset(["and", "or", "the", "to", "of", "with", "per", "by",
 def _propagate_names(note: Note, ents: list[Entity], allow: set[str]) -> list[Entity]:
     """A name found once is a name everywhere in the note ("John Smith ... Smith's wife ... John")."""
     from appliance.scrub.lexicon import AMBIGUOUS_NAME_WORDS, lexicon
-    from appliance.scrub.recognizers import _eponym_use
+    from appliance.scrub.words import eponym_use
 
     L = lexicon()
     words: set[str] = set()
@@ -324,7 +324,7 @@ def _propagate_names(note: Note, ents: list[Entity], allow: set[str]) -> list[En
     for m in rx.finditer(note.view):
         if any(s <= m.start() and m.end() <= e for s, e in covered):
             continue
-        if _eponym_use(note.view, m.start(), m.end()):
+        if eponym_use(note.view, m.start(), m.end()):
             continue
         extra.append(Entity(m.start(), m.end(), "NAME", 0.7))
     return ents + extra

@@ -6,8 +6,9 @@ secondary).  A detected token is *correct* when it lies in any Safe Harbor gold 
 of non-Safe-Harbor labels (``~ORGANIZATION`` …) and courtesy titles ("Dr", "Mrs") are neutral in both
 directions.  Recall is reported per gold
 type, precision per detected type, plus value coverage (share of gold spans whose every token is recalled)
-character precision (non-space characters flagged that lie in Safe Harbor gold), the share of non-PHI tokens
-replaced (clinical damage), and a list of misses for review.
+character precision (non-space characters flagged that lie in Safe Harbor gold), the clinical damage (the share
+of non-PHI tokens replaced, and the share of clinical-vocabulary tokens kept: :mod:`appliance.scrub.damage`),
+and a list of misses for review.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from appliance.errors import InputError
+from appliance.scrub.damage import kept_share, vocabulary_counts
 
 _TOK = re.compile(r"\w+")
 # label words inside a gold value ("Patient ID: ABCD1234") that are not themselves identifying
@@ -66,9 +68,12 @@ def score(gold: list[dict], predictions: list[list[tuple[int, int, str]]], *, ma
     v_tot: dict[str, int] = defaultdict(int)
     v_hit: dict[str, int] = defaultdict(int)
     misses = []
-    plain_tok = plain_hit = c_tot = c_ok = 0
+    plain_tok = plain_hit = c_tot = c_ok = vocab_tot = vocab_kept = 0
     for rec, preds in zip(gold, predictions):
         text = rec["text"]
+        vt, vk = vocabulary_counts(text, [(a, b) for a, b, _t in preds], [(s["start"], s["end"]) for s in rec["spans"]])
+        vocab_tot += vt
+        vocab_kept += vk
         c_gold = bytearray(len(text))  # 1 Safe Harbor, 2 neutral
         for s in rec["spans"]:
             c_gold[s["start"] : s["end"]] = (b"\2" if s["type"].startswith("~") else b"\1") * (s["end"] - s["start"])
@@ -149,6 +154,8 @@ def score(gold: list[dict], predictions: list[list[tuple[int, int, str]]], *, ma
         "char_precision": round(c_ok / c_tot, 4) if c_tot else None,
         "non_phi_tokens": plain_tok,
         "non_phi_replaced": round(plain_hit / plain_tok, 4) if plain_tok else None,
+        "clinical_vocab_tokens": vocab_tot,
+        "clinical_vocab_kept": kept_share(vocab_tot, vocab_kept),
     }
     return {"records": len(gold), "overall": overall, "per_type": per_type, "misses": misses}
 

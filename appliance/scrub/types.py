@@ -62,6 +62,8 @@ class ScrubResult:
 
     text: str
     counts: dict[str, int] = field(default_factory=dict)
+    # (clinical-vocabulary tokens in the original, of which no detection touched): appliance.scrub.damage
+    clinical_vocab: tuple[int, int] = (0, 0)
 
     def to_dict(self) -> dict:
         return asdict(self)

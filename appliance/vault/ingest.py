@@ -58,6 +58,8 @@ class IngestReport:
     kept: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     phi_found: dict[str, int] = field(default_factory=dict)
+    # clinical-vocabulary tokens in the raw notes and how many survived scrubbing (appliance.scrub.damage)
+    clinical_vocab: list[int] = field(default_factory=lambda: [0, 0])
     batches: list[str] = field(default_factory=list)
     scrub_policy: dict = field(default_factory=dict)  # {"operators": type -> operator, "waivers": type -> reason}
     record_ids: list[str] = field(default_factory=list)
@@ -74,7 +76,7 @@ class IngestReport:
             "ingest_id": self.ingest_id, "source": self.source, "files_total": self.files_total,
             "files_ok": self.files_ok, "files_failed": len(self.errors), "records_in": self.records_in,
             "kept": self.kept, "dropped": dict(self.dropped), "phi_found": dict(self.phi_found),
-            "batches": len(self.batches), **self.scrub_policy,
+            **_damage_fields(*self.clinical_vocab), "batches": len(self.batches), **self.scrub_policy,
         }
 
     def to_dict(self) -> dict:
@@ -195,11 +197,15 @@ class _Batcher:
         now = utc_now()
         batch_dropped, self.batch_dropped = self.batch_dropped, Counter()
         batch_phi: Counter = Counter()
+        vocab = [0, 0]  # clinical-vocabulary tokens, kept unchanged (unlabelled: the one damage figure we can know)
         rows, sig_rows, band_rows, staged, meta_rows = [], [], [], [], []
         try:
             for p, res in zip(pending, results):
                 counts = {str(k): int(n) for k, n in dict(res.counts).items() if n}
                 batch_phi.update(counts)
+                vt, vk = getattr(res, "clinical_vocab", (0, 0))
+                vocab[0] += vt
+                vocab[1] += vk
                 text = normalize(res.text)
                 if not text:
                     batch_dropped[EMPTY_AFTER_SCRUB] += 1
@@ -247,12 +253,20 @@ class _Batcher:
         rep.kept += len(rows)
         self.dropped.update(batch_dropped)
         self.phi.update(batch_phi)
+        rep.clinical_vocab = [rep.clinical_vocab[0] + vocab[0], rep.clinical_vocab[1] + vocab[1]]
         audit(v.home, "vault.ingest.batch", {
             "ingest_id": rep.ingest_id, "batch": batch_id, "source": rep.source, "records": len(rows),
-            "dropped": dict(batch_dropped), "phi_found": dict(batch_phi), **rep.scrub_policy,
+            "dropped": dict(batch_dropped), "phi_found": dict(batch_phi), **_damage_fields(*vocab), **rep.scrub_policy,
         }, v.keys)
         if self.progress:
             self.progress("batch", {"batch": batch_id, "kept": rep.kept})
+
+
+def _damage_fields(total: int, kept: int) -> dict:
+    """The clinical damage an unlabelled batch can show: the share of clinical-vocabulary tokens kept."""
+    from appliance.scrub.damage import kept_share
+
+    return {"clinical_vocab_tokens": total, "clinical_vocab_kept": kept_share(total, kept)}
 
 
 def _default_scrubber(vault: Vault):

@@ -31,7 +31,7 @@ class ScrubPolicy:
 
 
 def _detected_types(s: ScrubSection) -> set[str]:
-    from appliance.scrub.recognizers import REGISTRY
+    from appliance.scrub.rules import REGISTRY
 
     enabled = list(s.enabled_recognizers) or list(REGISTRY)
     disabled = set(s.disabled_recognizers)

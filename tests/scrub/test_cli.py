@@ -71,8 +71,10 @@ def test_apply_txt_eval_convert_in_process(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)
     assert rep["appliance"]["overall"]["recall"] > 0.95 and "misses" in rep["appliance"]
+    assert 0.0 <= rep["appliance"]["overall"]["clinical_vocab_kept"] <= 1.0  # the clinical damage figures
     r = runner.invoke(app, ["scrub", "eval", str(gold), "--workers", "1"])  # the table view
     assert r.exit_code == 0 and "OVERALL" in r.output
+    assert re.search(r"clinical damage: [\d.]+ of \d+ non-PHI tokens replaced; [\d.]+ of \d+ clinical-vocabulary", r.output), r.output
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1}\n')

@@ -47,7 +47,7 @@ def test_presidio_compatible_recognizer(engine):
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
-    from appliance.scrub.recognizers import ClinicalDateRecognizer, ClinicalLabeledIdRecognizer
+    from appliance.scrub.rules import ClinicalDateRecognizer, ClinicalLabeledIdRecognizer
 
     nlp_engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": "en_core_web_sm"}])
     nlp_engine.nlp = {"en": engine.nlp}
@@ -79,7 +79,7 @@ def test_presidio_default_registry_unaffected_by_our_classes(engine):
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
     from presidio_analyzer.recognizer_registry.recognizers_loader_utils import RecognizerListLoader
 
-    from appliance.scrub.recognizers import REGISTRY
+    from appliance.scrub.rules import REGISTRY
 
     all_names = [c.__name__ for c in RecognizerListLoader.get_all_existing_recognizers()]
     for cls in REGISTRY.values():

@@ -1,12 +1,12 @@
-"""General rule families (appliance.scrub.families): each positive case asserts the exact span and type a family
+"""General rule families (appliance.scrub.rules, composed by rules.families.find_families): each positive case asserts the exact span and type a family
 finds; each negative case is a clinical look-alike the same family must leave alone."""
 
 from __future__ import annotations
 
 import pytest
 
-from appliance.scrub.families import find_families
 from appliance.scrub.note import Note
+from appliance.scrub.rules import find_families
 from appliance.scrub.types import merge_entities
 
 _FILLER = " Vitals stable overnight, tolerating diet, no acute events."
@@ -174,7 +174,7 @@ def test_family_negative(text, word):
 def test_roles_are_one_lexicon():
     import re
 
-    from appliance.scrub.families import ROLE
+    from appliance.scrub.rules import ROLE
 
     rx = re.compile(rf"(?i)^(?:{ROLE})$")
     for w in ("case mgmt", "diet office", "security officer", "sister", "hcp", "doula", "interpreter", "rn"):
