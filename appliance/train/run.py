@@ -137,9 +137,6 @@ def train(
     lead = node.node_rank == 0
     audit = audit and lead
     own = node_dir(run_dir, node)
-    from appliance.train.launcher import check_loopback
-
-    check_loopback()  # before the planning, which can take long on a big vault
     lock_fd = _lock_run(own)
     try:
         ckpt_root = run_dir / "checkpoints"
@@ -215,6 +212,9 @@ def train(
             teacher.check_tokenizer(tok, str(model_path or f"model.init ({tok_dir})"),
                                     teacher_vocab_rows(model_path) if model_path else len(tok))
 
+        from appliance.train.launcher import check_loopback
+
+        check_loopback()  # after the cheap refusals, before tokenizing the corpus, which takes long
         arrays = tokenize_split(source, manifest, tokmod.encoder(tok), eos, recipe.data.seq_len)
         if lead:
             atomic_write(run_dir / "data_manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
