@@ -80,18 +80,6 @@ def test_waiver_allows_ingest_and_is_listed_and_audited(home, passphrase_file, t
         body = json.dumps(e)
         assert '"PHONE": "keep"' in body and '"NAME": "surrogate"' in body and reason in body
 
-
-def test_waiver_for_an_unknown_type_is_a_config_error(home, cli):
-    _edit_config(home, '[[waiver.scrub]]\ntypes = ["PHONES"]\nreason = "typo in the type name here"\n')
-    c = cli("config", "check", home=home)
-    assert c.returncode == 2 and "waiver.scrub.0.types" in c.stderr and "PHONES" in c.stderr
-
-
-def test_waiver_without_reason_is_a_config_error(home, cli):
-    _edit_config(home, '[[waiver.scrub]]\ntypes = ["NAME"]\n', operator="keep")
-    c = cli("config", "check", home=home)
-    assert c.returncode == 2 and "waiver.scrub.0.reason" in c.stderr
-
     # the compliance report shows the operator per type and the waiver for the run and for its batch, and
     # counts the kept phone number as kept, not as replaced
     import html
@@ -108,3 +96,15 @@ def test_waiver_without_reason_is_a_config_error(home, cli):
     cell = "keep: PHONE · surrogate: "
     assert page.count(cell) >= 2 and page.count(f"waived: PHONE ({reason})") >= 2  # run row and batch row
     assert "PHI items found, kept under a waiver" in page and "found and scrubbed" not in page
+
+
+def test_waiver_for_an_unknown_type_is_a_config_error(home, cli):
+    _edit_config(home, '[[waiver.scrub]]\ntypes = ["PHONES"]\nreason = "typo in the type name here"\n')
+    c = cli("config", "check", home=home)
+    assert c.returncode == 2 and "waiver.scrub.0.types" in c.stderr and "PHONES" in c.stderr
+
+
+def test_waiver_without_reason_is_a_config_error(home, cli):
+    _edit_config(home, '[[waiver.scrub]]\ntypes = ["NAME"]\n', operator="keep")
+    c = cli("config", "check", home=home)
+    assert c.returncode == 2 and "waiver.scrub.0.reason" in c.stderr
