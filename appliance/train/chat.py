@@ -176,8 +176,8 @@ def prepare(tok, data: dict, source, manifest: dict, save_to=None) -> tuple[dict
     from appliance.train.tokenizer import special_ids
 
     template, origin = resolve_template(tok, data.get("chat_template"))
-    tok.chat_template = template
     if save_to is not None:
+        tok.chat_template = template
         tok.save_pretrained(str(save_to))
     _, _, pad = special_ids(tok)
     return tokenize_split(source, manifest, tok, template, data["seq_len"], pad, origin)

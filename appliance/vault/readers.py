@@ -269,11 +269,11 @@ def _jsonl(path: Path, s: VaultSection, chat: bool = False) -> Iterator[tuple[st
             elif not isinstance(obj, dict) or not isinstance(obj.get(field), str):
                 raise FileRejected(f"line {n}: no string field {field!r} (set --text-column at ingest "
                                    f"or [vault] text_column in appliance.toml)")
+            else:
+                text = obj[field]
             for role, name in cols.items():
                 if role != "text" and name not in obj:
                     raise _missing(role, name, f"field on line {n}:")
-            else:
-                text = obj[field]
             meta = _meta({r: obj.get(c) for r, c in cols.items() if r != "text"}, f"line {n}") \
                 if len(cols) > 1 else _NO_META
             yield text, meta
