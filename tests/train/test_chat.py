@@ -156,3 +156,17 @@ def test_default_template_is_saved_with_the_run_tokenizer(tok, tmp_path):
     assert again.chat_template == chat.DEFAULT_TEMPLATE
     assert chat.resolve_template(again, None)[1] == "the base tokenizer's chat template"
     assert np.array_equal(chat.encode(again, again.chat_template, CONV)[1], chat.encode(tok, chat.DEFAULT_TEMPLATE, CONV)[1])
+
+
+def test_dry_run_counts_conversations_and_their_real_tokens(tmp_path):
+    from appliance.home import Home
+    from appliance.train.dryrun import dry_run
+
+    convs = {f"c{i}": dumps([{"role": "user", "content": f"Which ward treats case {i % 5}?"},
+                             {"role": "assistant", "content": f"Ward {i % 3} treats it."}]) for i in range(30)}
+    recipe = recipe_from_dict({"run": {"name": "dry-chat", "nproc": 2}, "model": {"init": {"arch": "llama"}},
+                               "data": {"format": "chat", "seq_len": 64, "heldout_fraction": 0.0},
+                               "tokenizer": {"min_records": 2}})
+    res = dry_run(Home(tmp_path / "home"), recipe, source=InMemorySource(convs))
+    assert res["samples"]["train"] == 30 and res["trained"] is False
+    assert 30 * 8 < res["tokens"]["train"] < 30 * 64  # the conversations' own tokens, not the padded rows

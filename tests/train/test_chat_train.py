@@ -5,12 +5,14 @@ carries the run's chat template, so llama.cpp formats a chat exactly as training
 from __future__ import annotations
 
 import json
+import math
 import random
 import subprocess
 import sys
 from pathlib import Path
 
 from appliance.train import load_recipe
+from appliance.train.data import is_heldout
 from appliance.vault.chat import dumps
 
 HARNESS = Path(__file__).with_name("chat_harness.py")
@@ -44,16 +46,22 @@ def test_tiny_sft_learns_a_question_answer_mapping_and_serves_it_through_gguf(tm
     records = {f"qa-{i}-{j}": dumps([{"role": "user", "content": p.format(t=t)},
                                      {"role": "assistant", "content": f"Ward {mapping[t]}."}])
                for i, t in enumerate(TOPICS) for j, p in enumerate(PHRASINGS)}
-    overrides = ["data.seq_len=32", "checkpoint.every=1000", "train.max_steps=150"]
+    # two conversations in a new phrasing, under ids the split puts on the held-out side (eval = answer loss)
+    held = [f"held-{k}" for k in range(400) if is_heldout(f"held-{k}", 0.05)][:2]
+    for rid, t in zip(held, TOPICS):
+        records[rid] = dumps([{"role": "user", "content": f"Tell me the ward for {t}."},
+                              {"role": "assistant", "content": f"Ward {mapping[t]}."}])
+    overrides = ["data.seq_len=32", "checkpoint.every=1000", "train.max_steps=100", "eval.every=50"]
     recipe = load_recipe(RECIPE, overrides)
     (tmp_path / "records.json").write_text(json.dumps(records))
     proc = subprocess.run([sys.executable, str(HARNESS), str(tmp_path / "home"), str(RECIPE), str(tmp_path / "records.json"),
                            *(f"--set={o}" for o in overrides)], capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     res = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert res["chat_examples"] == len(records) and res["chat_dropped"] == 0
-    if res["heldout_samples"]:
-        assert res["eval_loss"] is not None and res["eval_loss"] < 2.0  # answer-token loss on held-out chats
+    assert res["chat_examples"] == len(records) and res["chat_dropped"] == 0 and res["heldout_samples"] == 2
+    # held-out loss is taken over the answer tokens of the unseen phrasing (a tiny model does not generalise
+    # to it; what it must learn is the mapping below)
+    assert res["eval_loss"] is not None and math.isfinite(res["eval_loss"]), res
 
     final = Path(res["final_model"])
     tok = AutoTokenizer.from_pretrained(str(final))
