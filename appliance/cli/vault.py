@@ -57,6 +57,10 @@ def ingest_cmd(
                                  "split by patient and enables `vault shred --patient` ([vault] patient_column).")] = None,
     date_column: Annotated[str | None, typer.Option(
         "--date-column", help="Column with the note date (kept as YYYY-MM for per-month eval; [vault] date_column).")] = None,
+    record_format: Annotated[str, typer.Option(
+        "--format", help="text (notes) or chat: one conversation per JSONL line, {\"messages\": [{\"role\", "
+                         "\"content\"}, ...]} or {\"prompt\", \"response\"}, each message scrubbed; "
+                         "for recipes with data.format: chat.")] = "text",
     passphrase_file: PassphraseFileOpt = None,
     json_out: JsonOpt = False,
     follow_symlinks: Annotated[bool, typer.Option(
@@ -87,7 +91,7 @@ def ingest_cmd(
     with progress:
         report = vault.ingest(paths, source, progress=on_progress, follow_symlinks=follow_symlinks, columns={
             "text_column": text_column, "id_column": id_column, "patient_column": patient_column,
-            "date_column": date_column})
+            "date_column": date_column}, record_format=record_format)
     for e in report.errors:
         err_console.print(f"error: {e['path']}: {e['error']}", markup=False, highlight=False)
 

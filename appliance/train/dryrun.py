@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.home import Home
+from appliance.train import chat as chatmod
 from appliance.train import tokenizer as tokmod
 from appliance.train.data import RecordSource, build_manifest, tokenize_split
 from appliance.train.distill import dry_run_report, resolve_teacher
@@ -95,8 +96,12 @@ def dry_run(home: Home, recipe: Recipe, *, source: RecordSource, resolve_model_d
         if recipe.model.init is not None:
             vocab = recipe.model.init.vocab_size or default_vocab_size(recipe.model.init.preset)
             train_ids = [r["id"] for r in manifest["records"] if r["split"] == "train"]
+            chat_run = recipe.data.format == "chat"
+            texts = ([] if teacher_ref else chatmod.tokenizer_texts(source, train_ids) if chat_run
+                     else [source.read_text(i) for i in train_ids])
             tok = (teacher_ref.load_tokenizer() if teacher_ref else  # the teacher's is adopted, as in train
-                   tokmod.train_bpe([source.read_text(i) for i in train_ids], vocab, Path(tmp) / "tok"))
+                   tokmod.train_bpe(texts, vocab, Path(tmp) / "tok", min_records=recipe.tokenizer.min_records,
+                                    extra_special_tokens=chatmod.ROLE_TOKENS if chat_run else ()))
             bos, eos, pad = tokmod.special_ids(tok)
             config = build_config(recipe.model.init.arch, recipe.model.init.preset, vocab_size=len(tok),
                                   max_positions=recipe.data.seq_len, bos_id=bos, eos_id=eos, pad_id=pad)
@@ -107,7 +112,10 @@ def dry_run(home: Home, recipe: Recipe, *, source: RecordSource, resolve_model_d
             _, eos, _ = tokmod.special_ids(tok)
             config = AutoConfig.from_pretrained(str(model_dir), local_files_only=True, trust_remote_code=False)
             model_desc = str(model_dir)
-        arrays = tokenize_split(source, manifest, tokmod.encoder(tok), eos, recipe.data.seq_len)
+        if recipe.data.format == "chat":
+            arrays = chatmod.prepare(tok, recipe.data.model_dump(), source, manifest)[0]
+        else:
+            arrays = tokenize_split(source, manifest, tokmod.encoder(tok), eos, recipe.data.seq_len)
     world = recipe.run.nproc * nodes
     gb = recipe.global_batch(world)
     n_train = len(arrays["train"])
@@ -123,7 +131,9 @@ def dry_run(home: Home, recipe: Recipe, *, source: RecordSource, resolve_model_d
         "run": recipe.run.name, "model": model_desc, "tokenizer_vocab": len(tok),
         "records": {"train": manifest["counts"]["train"], "heldout": manifest["counts"]["heldout"]},
         "split_grouped_by": manifest["grouped_by"],
-        "tokens": {"train": int(arrays["train"].size), "heldout": int(arrays["heldout"].size)},
+        # chat rows are padded: count their real tokens
+        "tokens": {s: int(arrays[f"{s}_lengths"].sum() if f"{s}_lengths" in arrays else arrays[s].size)
+                   for s in ("train", "heldout")},
         "samples": {"train": n_train, "heldout": len(arrays["heldout"])},
         "seq_len": recipe.data.seq_len, "world_size": world, "global_batch": gb,
         "steps_per_epoch": steps_per_epoch, "max_steps": recipe.train.max_steps,

@@ -24,6 +24,7 @@ from appliance._internal.atomic import atomic_write, fsync_tree
 from appliance.train import checkpoint as ckpt
 from appliance.train import distill
 from appliance.train import metrics as metrics_mod
+from appliance.train.chat import Examples
 from appliance.train.data import GlobalSampler, rank_slice
 from appliance.train.schedule import lr_multiplier
 
@@ -203,6 +204,8 @@ class Trainer:
         self.heldout = data["heldout"][: self.recipe["data"]["max_eval_samples"]]
         self.seq_len = self.train_data.shape[1]
         self.sampler = GlobalSampler(len(self.train_data), self.t["seed"])
+        # data.format chat: padded conversations with labels and lengths (appliance.train.chat)
+        self.examples = Examples(data, self.recipe["data"]["max_eval_samples"]) if Examples.present(data) else None
 
         model = build_model(plan)
         t = self.t
@@ -285,7 +288,10 @@ class Trainer:
 
         idx = [self.sampler[g] for g in rank_slice(self.step, micro, self.rank, micro_batch=self.t["micro_batch_size"],
                                                    grad_accum=self.t["grad_accum"], world=self.world)]
-        return torch.from_numpy(self.train_data[idx].astype(np.int64)).to(self.device)
+        if self.examples is not None:
+            return self.examples.batch("train", idx, self.device)
+        x = torch.from_numpy(self.train_data[idx].astype(np.int64)).to(self.device)
+        return {"input_ids": x, "labels": x}
 
     def train_step(self) -> float:
         import torch
@@ -293,9 +299,13 @@ class Trainer:
 
         total = torch.zeros((), dtype=torch.float32, device=self.device)
         for micro in range(self.t["grad_accum"]):
-            x = self._batch(micro)
-            out = self.engine(input_ids=x, labels=x, use_cache=False)
-            loss = self.distiller.loss(out, x, labels=x) if self.distiller else out.loss
+            batch = self._batch(micro)
+            out = self.engine(**batch, use_cache=False)
+            if self.distiller:  # the teacher sees the same batch (and mask); its KL covers the labelled positions
+                extra = {k: v for k, v in batch.items() if k not in ("input_ids", "labels")}
+                loss = self.distiller.loss(out, batch["input_ids"], batch["labels"], **extra)
+            else:
+                loss = out.loss
             self.engine.backward(loss)
             if self.step == 1 and micro == 0 and self.rank == 0:
                 # grads and Adam states both live: the model-state peak the dry run's estimate is about
@@ -326,9 +336,14 @@ class Trainer:
                 lo = b * per_batch + self.rank * mb
                 idx = [i for i in range(lo, lo + mb) if i < n]
                 weight = len(idx)
-                x = torch.from_numpy(self.heldout[idx or [0]].astype(np.int64)).to(self.device)
-                loss = self.engine(input_ids=x, labels=x, use_cache=False).loss.double()
-                tokens = weight * (self.seq_len - 1)
+                if self.examples is not None:  # chat: the loss is a mean over the answer tokens only
+                    loss = self.engine(**self.examples.batch("heldout", idx or [0], self.device),
+                                       use_cache=False).loss.double()
+                    tokens = self.examples.supervised("heldout", idx)
+                else:
+                    x = torch.from_numpy(self.heldout[idx or [0]].astype(np.int64)).to(self.device)
+                    loss = self.engine(input_ids=x, labels=x, use_cache=False).loss.double()
+                    tokens = weight * (self.seq_len - 1)
                 sums += torch.stack([loss * tokens, torch.tensor(float(tokens), dtype=torch.float64,
                                                                    device=self.device)])
         self.engine.train()

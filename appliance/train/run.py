@@ -24,6 +24,7 @@ from appliance._internal.atomic import atomic_write
 from appliance._internal.hashing import canonical_json, sha256_bytes
 from appliance.errors import ApplianceError, InputError, IntegrityError, PolicyRefused, UsageError
 from appliance.home import Home
+from appliance.train import chat as chatmod
 from appliance.train import checkpoint as ckpt
 from appliance.train import tokenizer as tokmod
 from appliance.train.data import DataChannel, RecordSource, build_manifest, tokenize_split
@@ -190,9 +191,12 @@ def train(
                 train_ids = [r["id"] for r in manifest["records"] if r["split"] == "train"]
                 # Decrypted in this thread (the vault's SQLite handle is thread-bound; the BPE trainer pulls
                 # from its iterator on another thread), held in memory only.
-                texts = [] if teacher else [source.read_text(i) for i in train_ids]
+                chat_run = recipe.data.format == "chat"
+                texts = ([] if teacher else chatmod.tokenizer_texts(source, train_ids) if chat_run
+                         else [source.read_text(i) for i in train_ids])
                 tok = (teacher.adopt_tokenizer(tok_dir) if teacher else
-                       tokmod.train_bpe(texts, vocab, tok_dir, min_records=recipe.tokenizer.min_records))
+                       tokmod.train_bpe(texts, vocab, tok_dir, min_records=recipe.tokenizer.min_records,
+                                        extra_special_tokens=chatmod.ROLE_TOKENS if chat_run else ()))
                 del texts
             else:
                 tok = tokmod.load(tok_dir)
@@ -215,7 +219,12 @@ def train(
         from appliance.train.launcher import check_loopback
 
         check_loopback()  # after the cheap refusals, before tokenizing the corpus, which takes long
-        arrays = tokenize_split(source, manifest, tokmod.encoder(tok), eos, recipe.data.seq_len)
+        chat_stats: dict[str, int] = {}
+        if recipe.data.format == "chat":
+            arrays, chat_stats = chatmod.prepare(tok, rdict["data"], source, manifest,
+                                                save_to=tok_dir if resume_from is None else None)
+        else:
+            arrays = tokenize_split(source, manifest, tokmod.encoder(tok), eos, recipe.data.seq_len)
         if lead:
             atomic_write(run_dir / "data_manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
             atomic_write(run_dir / "recipe.json", json.dumps(rdict, indent=1, sort_keys=True))
@@ -243,7 +252,7 @@ def train(
         plan_path = own / "plan.json"
         atomic_write(plan_path, json.dumps(plan, indent=1, sort_keys=True))
         counts = {"train_records": manifest["counts"]["train"], "heldout_records": manifest["counts"]["heldout"],
-                  "train_samples": len(arrays["train"]), "heldout_samples": len(arrays["heldout"])}
+                  "train_samples": len(arrays["train"]), "heldout_samples": len(arrays["heldout"]), **chat_stats}
         event = {"run": name, "recipe_sha256": plan["recipe_sha256"], "data_manifest_sha256": manifest["sha256"],
                  "world_size": world_size, **counts}
         if teacher:

@@ -33,10 +33,12 @@ def admitted_words(texts: Iterable[str], min_records: int, pre_tokenizer) -> lis
     return [[w for w in words if w in keep] for words in pieces]
 
 
-def train_bpe(texts: Iterable[str], vocab_size: int, out_dir: Path, min_records: int = 5):
+def train_bpe(texts: Iterable[str], vocab_size: int, out_dir: Path, min_records: int = 5,
+              extra_special_tokens: tuple[str, ...] = ()):
     """Train a byte-level BPE on ``texts`` and save it as an HF tokenizer dir; returns the fast tokenizer.
 
     Only words found in at least ``min_records`` distinct texts reach the trainer (see the module docstring).
+    ``extra_special_tokens`` follow BOS/EOS/PAD (a chat run's role markers, :mod:`appliance.train.chat`).
     """
     # One thread: the trainer's merge order must not depend on scheduling.
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
@@ -50,7 +52,7 @@ def train_bpe(texts: Iterable[str], vocab_size: int, out_dir: Path, min_records:
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=2,
-        special_tokens=[BOS, EOS, PAD],
+        special_tokens=[BOS, EOS, PAD, *extra_special_tokens],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )

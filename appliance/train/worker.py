@@ -59,6 +59,10 @@ def _load_data(plan: dict):
     if manifest["sha256"] != plan["data_manifest_sha256"]:
         raise RuntimeError("this host's vault differs from the data manifest of the run")
     tok = tokmod.load(Path(plan["tokenizer_dir"]))
+    if plan["recipe"]["data"].get("format") == "chat":
+        from appliance.train.chat import prepare
+
+        return prepare(tok, plan["recipe"]["data"], source, manifest)[0]
     _, eos, _ = tokmod.special_ids(tok)
     return tokenize_split(source, manifest, tokmod.encoder(tok), eos, plan["recipe"]["data"]["seq_len"])
 

@@ -284,6 +284,7 @@ def ingest(
     scrubber: Callable[[], Any] | None = None,
     follow_symlinks: bool = False,
     columns: dict[str, str | None] | None = None,
+    record_format: str = "text",
 ) -> IngestReport:
     """Ingest ``paths`` (files or directories) into ``source``.
 
@@ -297,12 +298,17 @@ def ingest(
     A switched-off scrubber without a waiver raises PolicyRefused before anything is read.
     ``columns`` (``{"text_column", "id_column", "patient_column", "date_column"}``; None values ignored)
     override the ``[vault]`` settings of the same names for this run.
+    ``record_format="chat"``: each JSONL line is a conversation (:mod:`appliance.vault.chat`), scrubbed
+    message by message and stored as canonical JSON, for ``data.format: chat`` training.
     """
     if not _SOURCE_RE.match(source or ""):
         raise UsageError(
             f"invalid source name {source!r}",
             hint="use letters, digits, '.', '_' or '-' (max 64), e.g. --source notes-2026-01",
         )
+    if record_format not in ("text", "chat"):
+        raise UsageError(f"unknown record format {record_format!r}", hint="use --format text or --format chat")
+    chat = record_format == "chat"
     paths = list(paths)
     if not paths:
         raise UsageError("no input paths", hint="appliance vault ingest PATH... --source NAME")
@@ -329,6 +335,10 @@ def ingest(
     if progress:
         progress("start", {"total_bytes": sum(sizes), "files": len(files)})
     factory = scrubber or (lambda: _default_scrubber(vault))
+    if chat:
+        from appliance.vault import chat as chatmod
+
+        factory = chatmod.scrubbing(factory)
     with vault.writing():
         _meta.ensure(vault.conn)
         batcher = _Batcher(vault, report, factory, progress)
@@ -337,14 +347,15 @@ def ingest(
                 done = 0.0
                 if problem is None:
                     try:
-                        step = size / validate_file(path, s)  # known record count: smooth progress in big files
-                        for raw, meta in read_rows(path, s):
+                        # known record count: smooth progress in big files
+                        step = size / validate_file(path, s, record_format)
+                        for raw, meta in read_rows(path, s, record_format):
                             report.records_in += 1
                             if progress:
                                 progress("advance", {"bytes": step})
                                 done += step
                             text = normalize(raw)
-                            reason = quality.check(text, s)
+                            reason = quality.check(chatmod.plain_text(text) if chat else text, s)
                             if reason:
                                 batcher.drop(reason)
                             else:

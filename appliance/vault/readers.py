@@ -247,9 +247,11 @@ def _text(path: Path, s: VaultSection) -> Iterator[str]:
     yield text
 
 
-def _jsonl(path: Path, s: VaultSection) -> Iterator[tuple[str, RowMeta]]:
+def _jsonl(path: Path, s: VaultSection, chat: bool = False) -> Iterator[tuple[str, RowMeta]]:
     cols = _columns(s, "jsonl")
     field = cols["text"]
+    if chat:  # a conversation per line: no text field (see appliance.vault.chat)
+        from appliance.vault import chat as chatmod
     with _open(path, s) as f:
         for n, line in _lines(f, _limit_bytes(s)):
             if not line.strip():
@@ -258,15 +260,23 @@ def _jsonl(path: Path, s: VaultSection) -> Iterator[tuple[str, RowMeta]]:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise FileRejected(f"line {n}: not valid JSON ({e.msg})") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get(field), str):
+            if chat:
+                try:
+                    text = chatmod.record_text(obj)
+                except chatmod.ChatFormatError as e:
+                    raise FileRejected(f"line {n}: {e} (--format chat expects {{\"messages\": [{{\"role\", "
+                                       f"\"content\"}}, ...]}} or {{\"prompt\", \"response\"}} per line)") from None
+            elif not isinstance(obj, dict) or not isinstance(obj.get(field), str):
                 raise FileRejected(f"line {n}: no string field {field!r} (set --text-column at ingest "
                                    f"or [vault] text_column in appliance.toml)")
+            else:
+                text = obj[field]
             for role, name in cols.items():
                 if role != "text" and name not in obj:
                     raise _missing(role, name, f"field on line {n}:")
             meta = _meta({r: obj.get(c) for r, c in cols.items() if r != "text"}, f"line {n}") \
                 if len(cols) > 1 else _NO_META
-            yield obj[field], meta
+            yield text, meta
 
 
 def _csv(path: Path, s: VaultSection) -> Iterator[tuple[str, RowMeta]]:
@@ -309,9 +319,14 @@ def _csv(path: Path, s: VaultSection) -> Iterator[tuple[str, RowMeta]]:
         csv.field_size_limit(old)
 
 
-def read_rows(path: Path, s: VaultSection) -> Iterator[tuple[str, RowMeta]]:
-    """Every ``(text, RowMeta)`` in ``path`` (lazy); raises :class:`FileRejected` when the file is unusable."""
+def read_rows(path: Path, s: VaultSection, record_format: str = "text") -> Iterator[tuple[str, RowMeta]]:
+    """Every ``(text, RowMeta)`` in ``path`` (lazy); raises :class:`FileRejected` when the file is unusable.
+    ``record_format="chat"``: one conversation per JSONL line, stored as canonical JSON."""
     kind = SUFFIXES.get(path.suffix.lower())
+    if record_format == "chat":
+        if kind != "jsonl":
+            raise FileRejected(f"--format chat reads .jsonl files only, not {path.suffix or '(none)'!r}")
+        return _jsonl(path, s, chat=True)
     if kind == "text":
         return ((t, _NO_META) for t in _text(path, s))
     if kind == "jsonl":
@@ -326,14 +341,14 @@ def read_records(path: Path, s: VaultSection) -> Iterator[str]:
     return (text for text, _meta in read_rows(path, s))
 
 
-def validate_file(path: Path, s: VaultSection) -> int:
+def validate_file(path: Path, s: VaultSection, record_format: str = "text") -> int:
     """Read ``path`` once without keeping anything; the number of records, or :class:`FileRejected`.
 
     The pipeline validates a file before taking any record from it, so a file that fails on line 900 adds
     nothing to the vault (a file is all or nothing) while memory stays bounded.
     """
     n = 0
-    for _ in read_rows(path, s):
+    for _ in read_rows(path, s, record_format):
         n += 1
     if n == 0:
         raise FileRejected("no records in file")
