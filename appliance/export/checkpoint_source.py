@@ -209,10 +209,12 @@ def consolidated_state_dict(ckpt: Path, info: dict) -> dict:
     if int(info.get("zero_stage", 2)) == 0:  # no ZeRO: the model-states file holds the whole module
         states = torch.load(ckpt / tag / "mp_rank_00_model_states.pt", map_location="cpu", weights_only=False)
         return {k: v.float() for k, v in states["module"].items()}
-    from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
-
-    chatter = io.StringIO()  # zero_to_fp32 prints its progress; stdout is the CLI's (--json)
+    # DeepSpeed logs to stdout at import (accelerator detection) and zero_to_fp32 prints its progress;
+    # stdout carries the CLI's --json output, so both go to a buffer (logged at debug level)
+    chatter = io.StringIO()
     with contextlib.redirect_stdout(chatter):
+        from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
+
         state = get_fp32_state_dict_from_zero_checkpoint(str(ckpt), tag=tag)
     log.debug("zero_to_fp32: %s", chatter.getvalue().strip())
     return state
