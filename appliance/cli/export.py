@@ -13,7 +13,9 @@ app = typer.Typer(help="Export a model as a signed GGUF, ONNX or TensorRT artifa
                   no_args_is_help=True)
 
 ModelOpt = Annotated[
-    str, typer.Option("--model", "-m", help="Registry version (or 'champion') or an HF model directory.")
+    str, typer.Option("--model", "-m", help="Registry version (or 'champion'), an HF model directory, a run's "
+                                            "checkpoint (RUN:step_N, RUN:best, RUN:final, RUN:latest) or a "
+                                            "checkpoint directory.")
 ]
 OutOpt = Annotated[
     Path | None,

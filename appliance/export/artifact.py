@@ -129,6 +129,8 @@ def source_facts(src) -> dict:
         "weights_sha256": {p.name: sha256_file(p) for p in weights},
         "tokenizer_sha256": sha256_file(src.path / "tokenizer.json"),
         "merged_from_lora": src.merged_from_lora,
+        # run, checkpoint, step and the run's registry version, for checkpoints and run directories
+        **({"origin": src.origin} if getattr(src, "origin", None) else {}),
     }
 
 

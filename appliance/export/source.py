@@ -1,9 +1,10 @@
-"""Where an export reads its model from: a registry version or an HF model directory.
+"""Where an export reads its model from: a registry version, an HF model directory, or a checkpoint.
 
 ``resolve_source`` turns ``--model VERSION|PATH`` into a :class:`ModelSource` (directory, parsed config,
 architecture).  A LoRA version (``adapter_config.json``) is merged into its base with peft first, into a
 scratch directory, so every exporter sees plain full weights.  Tensors are read lazily through
-``safe_open`` (one tensor at a time; single-file or sharded checkpoints).
+``safe_open`` (one tensor at a time; single-file or sharded checkpoints).  ``RUN:step_N``, ``RUN:best`` and
+checkpoint directories are consolidated first (:mod:`appliance.export.checkpoint_source`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
+from appliance._internal.tokenizer_files import copy_tokenizer_files
 from appliance.errors import InputError, UsageError
 from appliance.home import Home
 
@@ -36,6 +38,7 @@ class ModelSource:
     requested: str
     version: str | None = None  # registry version, when the model came from the registry
     merged_from_lora: bool = False
+    origin: dict = field(default_factory=dict)  # run / checkpoint / step / the run's registry version
     _scratch: Path | None = field(default=None, repr=False)
 
     @property
@@ -65,8 +68,26 @@ def _registry_dir(home: Home, version: str) -> tuple[str, Path]:
 
 def resolve_source(model: str, home: Home | None = None) -> ModelSource:
     """``model`` is a directory path or a registry version of ``home``; LoRA adapters are merged."""
+    from appliance.export.checkpoint_source import (
+        is_checkpoint_dir,
+        materialize,
+        origin_of_dir,
+        parse_ref,
+        resolve_ref,
+    )
+
     p = Path(model).expanduser()
     version = None
+    ref = None if p.is_dir() else parse_ref(model)
+    if ref is not None or (p.is_dir() and is_checkpoint_dir(p)):  # RUN:step_N | RUN:best | a checkpoint dir
+        res = resolve_ref(home, *ref) if ref is not None else materialize(p, home)
+        try:
+            return ModelSource(path=res.path, config=_read_config(res.path), requested=model, origin=res.origin,
+                               _scratch=res.scratch)
+        except BaseException:
+            if res.scratch is not None:
+                shutil.rmtree(res.scratch, ignore_errors=True)
+            raise
     if not p.is_dir():
         if home is None:
             raise UsageError(f"{model!r} is not a directory and no appliance home is set",
@@ -77,7 +98,8 @@ def resolve_source(model: str, home: Home | None = None) -> ModelSource:
     p = p.absolute()
     if (p / "adapter_config.json").is_file():
         return _merge_lora(p, model, version)
-    return ModelSource(path=p, config=_read_config(p), requested=model, version=version)
+    origin = {} if version is not None else origin_of_dir(home, p)  # runs/<run>/final keeps its registry link
+    return ModelSource(path=p, config=_read_config(p), requested=model, version=version, origin=origin)
 
 
 def _read_config(p: Path) -> dict:
@@ -117,24 +139,6 @@ def _merge_lora(adapter_dir: Path, requested: str, version: str | None) -> Model
     log.info("merged LoRA adapter %s into %s", adapter_dir, base)
     return ModelSource(path=scratch, config=_read_config(scratch), requested=requested, version=version,
                        merged_from_lora=True, _scratch=scratch)
-
-
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
-                   "vocab.json", "merges.txt", "added_tokens.json", "generation_config.json")
-
-
-def copy_tokenizer_files(src: Path, dst: Path) -> list[str]:
-    """Copy the tokenizer files the user brought, byte for byte.
-
-    Never ``save_pretrained`` a loaded tokenizer here: transformers may rebuild it as an architecture class
-    (e.g. ``Qwen2Tokenizer``, with a different pre-tokenizer regex and an NFC normalizer) and write *that*.
-    """
-    copied = []
-    for name in TOKENIZER_FILES:
-        if (src / name).is_file() and not (dst / name).exists():
-            shutil.copyfile(src / name, dst / name)
-            copied.append(name)
-    return copied
 
 
 class TensorReader:

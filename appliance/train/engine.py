@@ -21,10 +21,12 @@ from typing import Any
 import numpy as np
 
 from appliance._internal.atomic import atomic_write, fsync_tree
+from appliance._internal.tokenizer_files import copy_tokenizer_files
 from appliance.train import checkpoint as ckpt
 from appliance.train import distill
 from appliance.train import metrics as metrics_mod
 from appliance.train.chat import Examples
+from appliance.train.checkpoint_model import write_model_dir
 from appliance.train.data import GlobalSampler, rank_slice
 from appliance.train.schedule import lr_multiplier
 
@@ -275,6 +277,7 @@ class Trainer:
                 "step": self.step, "sample_index": self.sample_index, "tokens_seen": self.tokens_seen,
                 "best_eval": self.best_eval if self.best_eval != float("inf") else None,
                 "evals_without_gain": self.evals_without_gain, "best_step": self.best_step}))
+            write_model_dir(staging, self.plan, self.engine.module, step=self.step, ds_tag=DS_TAG)  # exportable
             meta = {k: self.plan[k] for k in ("world_size", "recipe_sha256", "recipe_critical", "data_manifest_sha256")}
             meta.update(sample_index=self.sample_index, tokens_seen=self.tokens_seen)
             path = ckpt.commit(self.ckpt_root, self.step, meta, self.recipe["checkpoint"]["keep_last"])
@@ -530,9 +533,8 @@ class Trainer:
             module = module.merge_and_unload()  # a copy: the training module keeps its adapters
         module.config.use_cache = True
         module.save_pretrained(str(staging), safe_serialization=True)
-        from transformers import AutoTokenizer
-
-        AutoTokenizer.from_pretrained(self.plan["tokenizer_dir"], local_files_only=True).save_pretrained(str(staging))
+        # the run's tokenizer files byte for byte (a re-save of a loaded tokenizer can rewrite the user's)
+        copy_tokenizer_files(Path(self.plan["tokenizer_dir"]), staging, overwrite=True)
         shutil.copyfile(self.run_dir / "data_manifest.json", staging / "data_manifest.json")
         if not snapshot:
             atomic_write(staging / "selection.json", json.dumps({"selected": "last_step", "step": self.step},

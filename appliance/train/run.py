@@ -22,6 +22,7 @@ from typing import Any
 from appliance import __version__
 from appliance._internal.atomic import atomic_write
 from appliance._internal.hashing import canonical_json, sha256_bytes
+from appliance._internal.tokenizer_files import copy_tokenizer_files
 from appliance.errors import ApplianceError, InputError, IntegrityError, PolicyRefused, UsageError
 from appliance.home import Home
 from appliance.train import chat as chatmod
@@ -208,9 +209,9 @@ def train(
             model_path = _check_model_dir(Path(recipe.model.path) if recipe.model.path
                                           else _registry_dir(home, recipe.model.registry or ""))
             tok = tokmod.load(model_path)
-            if resume_from is None:
+            if resume_from is None:  # the user's tokenizer, byte for byte (never a re-save of a loaded one)
                 shutil.rmtree(tok_dir, ignore_errors=True)
-                tok.save_pretrained(str(tok_dir))
+                copy_tokenizer_files(model_path, tok_dir, overwrite=True)
             _, eos, _ = tokmod.special_ids(tok)
         if teacher:  # before anything trains: the teacher's logits index the student's vocabulary
             teacher.check_tokenizer(tok, str(model_path or f"model.init ({tok_dir})"),

@@ -68,9 +68,15 @@ def train_bpe(texts: Iterable[str], vocab_size: int, out_dir: Path, min_records:
 
 
 def load(path: Path):
-    """Load an HF tokenizer dir (never remote code)."""
-    from transformers import AutoTokenizer
+    """Load an HF tokenizer dir (never remote code).
 
+    With a ``tokenizer.json`` the file is taken as written (``PreTrainedTokenizerFast``): ``AutoTokenizer``
+    would rebuild some model types' tokenizers (transformers 5 turns a Qwen2 one into ``Qwen2Tokenizer``
+    with an NFC normalizer), and the ids trained on must be the ids the exported GGUF produces."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    if (Path(path) / "tokenizer.json").is_file():
+        return PreTrainedTokenizerFast.from_pretrained(str(path), local_files_only=True)
     return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False, local_files_only=True)
 
 

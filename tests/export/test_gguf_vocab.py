@@ -10,7 +10,7 @@ from appliance.errors import UsageError
 from appliance.export.gguf_vocab import choose_pre_tokenizer
 
 # Clinical text that stresses a pre-tokenizer: digits/decimals, units, vitals, Unicode names, CJK, emoji,
-# runs of spaces, tabs, newlines, special tokens.
+# runs of spaces, tabs, newlines, special tokens (each tokenizer's own, appended below).
 HARD = (
     "BP 128/84 mmHg, HR 72 bpm, SpO2 97%, T 38.25 °C, wt 70.5kg",
     "metformin 500mg BID; insulin 12.5 U q6h; Na+ 138 mmol/L; 1,234,567.89",
@@ -18,34 +18,44 @@ HARD = (
     "患者主诉胸痛，血压120/80。カルテ確認済み。환자 상태 양호",
     "pain 8/10 😣👍🏽 — ok…  «quoted» x² µg ½",
     "    indented   runs    of     spaces\t\ttabs\t\n\n\nnewlines\r\n end  ",
-    "<｜begin▁of▁sentence｜>note<｜end▁of▁sentence｜>",
     "",
     "'s 're 've 'll I'M DON'T 00001 1e-3 -0.5 +12",
 )
-
-
+SPECIAL_STRINGS = {
+    "deepseek_real": ("<｜begin▁of▁sentence｜>note<｜end▁of▁sentence｜>",),
+    "qwen_real": ("<|im_start|>user\nBP 120/80<|im_end|>\n<|im_start|>assistant\n", "end<|endoftext|>"),
+}
+EXPECTED_PRE = {"deepseek_real": "deepseek-v3", "qwen_real": "qwen2"}
 
 
 @pytest.mark.llamacpp
-def test_deepseek_real_tokenizer_identical_in_llama_cpp(deepseek_real, tmp_path):
-    """The real DeepSeek tokenizer (empty Sequence normalizer, three Split pre-tokenizers) is accepted, and
-    llama.cpp's tokenization of the exported GGUF equals the HF tokenizer's on every hard string."""
+@pytest.mark.parametrize("base", ["deepseek_real", "qwen_real"])
+def test_real_tokenizer_identical_in_llama_cpp(base, request, tmp_path):
+    """The real DeepSeek tokenizer (empty Sequence normalizer, three Split pre-tokenizers) and the real Qwen2
+    vocabulary (one Split, Qwen2's regex) are accepted, and llama.cpp's tokenization of the exported GGUF
+    equals the HF tokenizer's on every hard string, special tokens included."""
     pytest.importorskip("llama_cpp")
     import llama_cpp
     from tokenizers import Tokenizer
 
+    from gguf import GGUFReader
+
     from appliance.export.gguf_writer import write_gguf
 
-    cfg = json.loads((deepseek_real / "config.json").read_text())
+    model_dir = request.getfixturevalue(base)
+    cfg = json.loads((model_dir / "config.json").read_text())
     out = tmp_path / "m.gguf"
-    write_gguf(deepseek_real, out, "f16", cfg)
-    hf = Tokenizer.from_file(str(deepseek_real / "tokenizer.json"))
+    write_gguf(model_dir, out, "f16", cfg)
+    pre = GGUFReader(str(out)).fields["tokenizer.ggml.pre"]
+    assert bytes(pre.parts[pre.data[0]]).decode() == EXPECTED_PRE[base]
+    hf = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     llm = llama_cpp.Llama(model_path=str(out), vocab_only=True, verbose=False)
     try:
-        for text in HARD:
+        for text in HARD + SPECIAL_STRINGS[base]:
             want = hf.encode(text, add_special_tokens=False).ids
             got = list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
             assert got == want, (text, got[:20], want[:20])
+            assert len(want) >= min(1, len(text))
     finally:
         llm.close()
 
@@ -72,7 +82,8 @@ def test_changing_normalizer_refused_by_name(kind):
 @pytest.mark.llamacpp
 @pytest.mark.parametrize("qtype", ["f16", "q8_0", "q4_k_m"])
 def test_deepseek_real_tokenizer_exports_with_parity(deepseek_real, site, tmp_path, qtype):
-    """The whole export of a DeepseekV3 carrying the real tokenizer: signed, parity (tokenization included) passed."""
+    """The whole export of a DeepseekV3 carrying the real tokenizer: signed, parity (tokenization included) passed.
+    (Qwen2's real vocabulary goes through the same path after training, in tests/e2e/test_real_tokenizers.py.)"""
     pytest.importorskip("llama_cpp")
     from appliance.export import export_gguf
 
