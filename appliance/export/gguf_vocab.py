@@ -134,10 +134,8 @@ def read_vocab(model_dir: Path, vocab_size: int) -> Vocab:
         add_bos = True
     if tcfg.get("add_eos_token") is True and "eos" in special:
         add_eos = True
-    template = tcfg.get("chat_template")
-    jinja = model_dir / "chat_template.jinja"
-    if template is None and jinja.is_file():
-        template = jinja.read_text(encoding="utf-8")
+    jinja = model_dir / "chat_template.jinja"  # read first, as transformers does: a run's own template is here
+    template = jinja.read_text(encoding="utf-8") if jinja.is_file() else tcfg.get("chat_template")
     return Vocab(tokens=tokens, token_types=token_types, merges=merges, pre=pre, special_ids=special,
                  add_bos=add_bos, add_eos=add_eos, chat_template=template if isinstance(template, str) else None)
 

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
@@ -39,6 +40,9 @@ _CHAT_HINT = ("ingest conversations with `appliance vault ingest FILE.jsonl --fo
               "only those sources in data.sources")
 
 
+OWN_TEMPLATE = "the base tokenizer's chat template"
+
+
 def resolve_template(tok, recipe_template: str | None) -> tuple[str, str]:
     """``(template, origin)``: the recipe's, the tokenizer's own, or the built-in default."""
     if recipe_template:
@@ -47,7 +51,7 @@ def resolve_template(tok, recipe_template: str | None) -> tuple[str, str]:
     if isinstance(own, dict):  # several named templates: the default one
         own = own.get("default")
     if isinstance(own, str) and own.strip():
-        return own, "the base tokenizer's chat template"
+        return own, OWN_TEMPLATE
     return DEFAULT_TEMPLATE, "the appliance's default chat template"
 
 
@@ -176,9 +180,13 @@ def prepare(tok, data: dict, source, manifest: dict, save_to=None) -> tuple[dict
     from appliance.train.tokenizer import special_ids
 
     template, origin = resolve_template(tok, data.get("chat_template"))
-    if save_to is not None:
+    if save_to is not None and origin != OWN_TEMPLATE:
+        # Recorded beside the tokenizer files as ``chat_template.jinja`` (which transformers and the GGUF
+        # export read first); tokenizer.json and tokenizer_config.json stay the bytes they were.
+        from appliance._internal.atomic import atomic_write
+
         tok.chat_template = template
-        tok.save_pretrained(str(save_to))
+        atomic_write(Path(save_to) / "chat_template.jinja", template)
     _, _, pad = special_ids(tok)
     return tokenize_split(source, manifest, tok, template, data["seq_len"], pad, origin)
 

@@ -68,10 +68,12 @@ class Teacher:
         """A student built from ``model.init`` takes the teacher's tokenizer instead of training its own."""
         import shutil
 
-        tok = self.load_tokenizer()
+        from appliance._internal.tokenizer_files import copy_tokenizer_files
+        from appliance.train import tokenizer as tokmod
+
         shutil.rmtree(out_dir, ignore_errors=True)
-        tok.save_pretrained(str(out_dir))
-        return tok
+        copy_tokenizer_files(self.path, out_dir, overwrite=True)  # the teacher's bytes, never a re-save
+        return tokmod.load(out_dir)
 
     def check_tokenizer(self, student_tok, student_desc: str, student_vocab_rows: int | None = None) -> None:
         """Refuse (exit 2) unless the student's tokenizer is the teacher's, before anything trains."""
