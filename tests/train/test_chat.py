@@ -150,8 +150,12 @@ def test_default_template_is_saved_with_the_run_tokenizer(tok, tmp_path):
 
     assert chat.resolve_template(tok, None)[1] == "the appliance's default chat template"
     src = InMemorySource({"a": dumps(CONV)})
+    tok.save_pretrained(str(tmp_path))  # the run's tokenizer dir, as training wrote it
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     chat.prepare(tok, {"seq_len": 64, "chat_template": None}, src, build_manifest(src.list_records(), 0.0),
                  save_to=tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name in before} == before  # files kept
+    assert (tmp_path / "chat_template.jinja").read_text() == chat.DEFAULT_TEMPLATE
     again = load(tmp_path)
     assert again.chat_template == chat.DEFAULT_TEMPLATE
     assert chat.resolve_template(again, None)[1] == "the base tokenizer's chat template"
