@@ -13,12 +13,12 @@ The PyTorch reference (top-k logits per position and the prompt ids) is saved in
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 
-from appliance.errors import IntegrityError, MissingComponent
+from appliance.errors import IntegrityError
+from appliance.export.llama_runtime import llama_threads, load_llama, require_llama_cpp
 
 log = logging.getLogger(__name__)
 
@@ -71,33 +71,6 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     return x - m - np.log(np.exp(x - m).sum(-1, keepdims=True))
 
 
-def _require_llama_cpp():
-    try:
-        import llama_cpp
-    except ImportError:
-        raise MissingComponent("llama-cpp-python is not installed",
-                               hint="pip install the llama-cpp-python wheel from the install bundle") from None
-    return llama_cpp
-
-
-def llama_threads() -> int:
-    """Half the CPUs (at least one): llama.cpp's spinning workers collapse when the host is oversubscribed."""
-    return max(1, min(8, (os.cpu_count() or 2) // 2))
-
-
-def load_llama(gguf_path: Path, n_ctx: int = 512, logits_all: bool = True):
-    """A llama-cpp-python model on CPU, quiet, deterministic."""
-    from appliance.export.generate import _context_length
-
-    llama_cpp = _require_llama_cpp()
-    n_ctx = _context_length(gguf_path, cap=n_ctx)
-    # f32 KV cache: llama.cpp's default f16 cache alone costs ~1e-3 on the logits, hiding real differences
-    threads = llama_threads()
-    return llama_cpp.Llama(model_path=str(gguf_path), n_ctx=n_ctx, logits_all=logits_all, n_threads=threads,
-                           n_threads_batch=threads, verbose=False, seed=0, n_gpu_layers=0,
-                           type_k=llama_cpp.GGML_TYPE_F32, type_v=llama_cpp.GGML_TYPE_F32)
-
-
 def _llama_logits(llm, ids: list[int]) -> np.ndarray:
     llm.reset()
     llm.eval(ids)
@@ -128,7 +101,7 @@ def torch_reference(model_dir: Path, prompts=PROMPTS) -> dict:
     return {"prompts": list(prompts), "ids": ids, "logits": logits, "extra_ids": extra}
 
 
-def _compare(ref_logits: list[np.ndarray], got_logits: list[np.ndarray], kind: str) -> dict:
+def compare_logits(ref_logits: list[np.ndarray], got_logits: list[np.ndarray], kind: str) -> dict:
     max_abs, sum_abs, n_vals, agree, n_pos = 0.0, 0.0, 0, 0, 0
     for r, g in zip(ref_logits, got_logits):
         d = np.abs(r - g)
@@ -252,7 +225,7 @@ def gguf_parity(model_dir: Path, gguf_path: Path, qtype: str, reference_out: Pat
     Logits are only compared where both sides tokenized a prompt identically; any tokenization difference
     fails the check on its own.
     """
-    llama_cpp = _require_llama_cpp()
+    llama_cpp = require_llama_cpp()
     got = llama if llama is not None else llama_side(gguf_path)
     ref = reference if reference is not None else torch_reference(model_dir)
     tok_mismatch = [{"prompt": i, "hf": a[:16], "llama_cpp": b[:16]}
@@ -262,7 +235,7 @@ def gguf_parity(model_dir: Path, gguf_path: Path, qtype: str, reference_out: Pat
     result = {"backend": "llama.cpp", "llama_cpp_python": llama_cpp.__version__, "type": qtype,
               "prompts": len(ref["prompts"]), "tokenization_identical": not tok_mismatch,
               "tokenization_mismatches": tok_mismatch,
-              **_compare([ref["logits"][i] for i in same], [got["logits"][i] for i in same], qtype)}
+              **compare_logits([ref["logits"][i] for i in same], [got["logits"][i] for i in same], qtype)}
     if tok_mismatch:
         result["failures"].insert(0, f"tokenization differs on {len(tok_mismatch)} prompt(s)")
     result["passed"] = not result["failures"]
@@ -299,10 +272,10 @@ def recheck_gguf(gguf_path: Path, reference: Path, qtype: str) -> dict:
         got = [_llama_logits(llm, r["ids"]) for r in refs]
     finally:
         llm.close() if hasattr(llm, "close") else None
-    return _recheck(refs, got, qtype)
+    return recheck_topk(refs, got, qtype)
 
 
-def _recheck(refs: list[dict], got: list[np.ndarray], kind: str) -> dict:
+def recheck_topk(refs: list[dict], got: list[np.ndarray], kind: str) -> dict:
     max_abs, agree, n_pos = 0.0, 0, 0
     for r, g in zip(refs, got):
         vals = np.take_along_axis(g, r["idx"].astype(np.int64), -1)

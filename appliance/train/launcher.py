@@ -41,8 +41,10 @@ def sweep_extension_locks(ext_dir: Path) -> list[str]:
 
 
 def command(plan_path: Path, *, nproc: int, hostfile: str | None, master_port: int) -> list[str]:
+    from appliance._internal.quiet import deepspeed_log_level
+
     cmd = [sys.executable, "-u", "-m", "deepspeed.launcher.runner", "--master_port", str(master_port),
-           "--log_level", "warning"]
+           "--log_level", deepspeed_log_level()]
     if hostfile:
         cmd += ["--hostfile", hostfile, "--num_gpus", str(nproc)]
     else:
