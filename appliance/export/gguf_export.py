@@ -59,6 +59,12 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         raise UsageError(f"unknown GGUF type {qtype!r}", hint=f"--type one of {', '.join(GGUF_TYPES)}")
     src = resolve_source(model, home)
     background = b = None
+    phases: dict[str, float] = {}  # seconds since the export started, per finished phase (benchmarks/)
+
+    def mark(phase: str) -> None:
+        phases[phase] = round(time.perf_counter() - b.started, 3)
+        log.info("%s: %.1fs", phase, phases[phase])
+
     try:
         b = ArtifactBuilder("gguf", qtype, src.version or src.path.name, out_dir=out_dir, home=home)
         # A fresh CLI process overlaps the PyTorch reference (mostly importing transformers) with the writer;
@@ -75,20 +81,20 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         else:
             summary = write_gguf(src.path, target, qtype, src.config, name=name)
         facts = {**summary, **gguf_inventory(target)}
-        log.info("gguf written: %.1fs", time.perf_counter() - b.started)
+        mark("gguf written")
         result = None
         if parity:
             ours = llama_side(target)  # llama.cpp's half of the check overlaps with PyTorch's
-            log.info("llama.cpp side of parity done: %.1fs", time.perf_counter() - b.started)
+            mark("llama.cpp side of parity done")
         # Work that does not depend on parity also runs while the reference process computes.
         source = source_facts(src)
         b.prehash(MODEL_FILE)
         prepare_signing()
-        log.info("hashes ready: %.1fs", time.perf_counter() - b.started)
+        mark("hashes ready")
         if parity:
             reference = background.result() if background is not None else torch_reference(src.path)
             background = None
-            log.info("PyTorch reference ready: %.1fs", time.perf_counter() - b.started)
+            mark("PyTorch reference ready")
             result = gguf_parity(src.path, target, qtype, reference_out=b.path(REFERENCE_FILE), reference=reference,
                                  llama=ours)
             write_json(b.path(PARITY_FILE), result)
@@ -99,6 +105,8 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         manifest = b.finish(signer=signer, source=source,
                             registry=registry_facts(home, src.version), format_facts=facts,
                             parity=parity_summary(result))
+        mark("signed")
+        manifest["phases"] = phases
     except BaseException as e:
         if b is not None and not (keep_failed and isinstance(e, IntegrityError)):
             b.abandon()  # only --keep-failed keeps a failed parity's staging directory for inspection

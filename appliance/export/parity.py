@@ -66,9 +66,10 @@ KLD_THRESHOLDS = {
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
-    x = x.astype(np.float64)
-    m = x.max(-1, keepdims=True)
-    return x - m - np.log(np.exp(x - m).sum(-1, keepdims=True))
+    x = x.astype(np.float64)  # a copy: the in-place steps below never touch the caller's logits
+    x -= x.max(-1, keepdims=True)
+    x -= np.log(np.exp(x).sum(-1, keepdims=True))
+    return x
 
 
 def _llama_logits(llm, ids: list[int]) -> np.ndarray:
