@@ -45,6 +45,9 @@ THRESHOLDS = {
     "onnx-f32": (1e-4, 1.0),
 }
 TOP_K_REFERENCE = 32
+#: llama.cpp context for parity (at least): small keeps the KV cache and the all-positions logits buffer
+#: (n_ctx × n_vocab floats) small; longer prompts get a context as long as their bytes
+PARITY_CTX = 128
 
 #: Quantized types are judged on the next-token distribution, the way llama.cpp's ``perplexity --kl-divergence``
 #: judges its own quants: KL(reference || GGUF) per position, mean and 99th percentile, plus top-1 agreement
@@ -209,7 +212,8 @@ def _load_full_reference(path: Path) -> dict:
 
 def llama_side(gguf_path: Path, prompts=PROMPTS) -> dict:
     """llama.cpp's own tokenization of every prompt and its logits on those ids (no PyTorch needed)."""
-    llm = load_llama(gguf_path)
+    # a token is at least one byte: the longest prompt in bytes (+ BOS/EOS) bounds the context parity needs
+    llm = load_llama(gguf_path, n_ctx=max([PARITY_CTX] + [len(p.encode("utf-8")) + 4 for p in prompts]))
     try:
         ids = [list(llm.tokenize(p.encode("utf-8"), add_bos=True, special=False)) for p in prompts]
         extra = [list(llm.tokenize(p.encode("utf-8"), add_bos=True, special=False)) for p in TOKENIZATION_ONLY]
@@ -268,7 +272,7 @@ def load_reference(path: Path) -> list[dict]:
 def recheck_gguf(gguf_path: Path, reference: Path, qtype: str) -> dict:
     """Re-run llama.cpp on the stored prompt ids; compare with the stored PyTorch top-k logits."""
     refs = load_reference(reference)
-    llm = load_llama(gguf_path)
+    llm = load_llama(gguf_path, n_ctx=max([PARITY_CTX] + [len(r["ids"]) for r in refs]))
     try:
         got = [_llama_logits(llm, r["ids"]) for r in refs]
     finally:
