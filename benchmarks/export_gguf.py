@@ -7,7 +7,10 @@ pre-tokenizer hash table), so the checkpoint carries two tokenizers trained on t
 byte-level BPE ``tokenizer.json`` the appliance uses.  Weights, config and output type are identical.
 
 The appliance figure is the whole CLI command: GGUF write + llama.cpp/PyTorch parity + manifest + signature.
-The writer alone (in-process) is reported too, to show where the time goes.  One run each, appliance first.
+The writer alone (in-process) is reported too, and the export's own phase marks (``phases`` in its --json:
+seconds since the export began when the GGUF was written, llama.cpp's half of parity was done, the hashes
+were ready, the PyTorch reference arrived, the artifact was signed), to show where the time goes.  The
+reference runs in a child process that starts before the writer.  One run each, appliance first.
 
     .venv/bin/python benchmarks/export_gguf.py [--llama-cpp-dir DIR | --sdist FILE.tar.gz] [--type f16]
 """
@@ -87,13 +90,13 @@ def build_checkpoint(d: Path, hidden: int, layers: int, vocab: int) -> Path:
     return d, n
 
 
-def run(cmd: list[str], env: dict) -> float:
+def run(cmd: list[str], env: dict) -> tuple[float, str]:
     t0 = time.perf_counter()
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     dt = time.perf_counter() - t0
     if p.returncode != 0:
         sys.exit(f"command failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout[-2000:]}\n{p.stderr[-4000:]}")
-    return dt
+    return dt, p.stdout
 
 
 def main() -> None:
@@ -120,10 +123,11 @@ def main() -> None:
         (work / "pw").write_text("benchmark passphrase\n")
         env = {**os.environ, "APPLIANCE_HOME": str(home.root)}
 
-        t_app = run([sys.executable, "-m", "appliance", "export", "gguf", "--model", str(ckpt), "--type", args.type,
-                     "-o", str(work / "art"), "--passphrase-file", str(work / "pw"), "--json"], env)
-        t_peer = run([sys.executable, str(conv_dir / "convert_hf_to_gguf.py"), str(ckpt), "--outtype", args.type,
-                      "--outfile", str(work / "peer.gguf")], env)
+        t_app, out = run([sys.executable, "-m", "appliance", "export", "gguf", "--model", str(ckpt),
+                          "--type", args.type, "-o", str(work / "art"), "--passphrase-file", str(work / "pw"),
+                          "--json"], env)
+        t_peer, _ = run([sys.executable, str(conv_dir / "convert_hf_to_gguf.py"), str(ckpt),
+                         "--outtype", args.type, "--outfile", str(work / "peer.gguf")], env)
 
         from appliance.export.gguf_writer import write_gguf
 
@@ -132,6 +136,10 @@ def main() -> None:
         write_gguf(ckpt, work / "writer-only.gguf", args.type, cfg)
         t_writer = time.perf_counter() - t0
         manifest = json.loads((work / "art" / "manifest.json").read_text())
+        try:
+            reported = json.loads(out)
+        except ValueError:  # the phases are a breakdown only; the wall times above are the result
+            reported = {}
         result = {
             "type": args.type, "params": n_params,
             "checkpoint_bytes": sum(p.stat().st_size for p in ckpt.glob("*.safetensors")),
@@ -140,6 +148,8 @@ def main() -> None:
             "writer_only_ratio": round(t_writer / t_peer, 3),
             "gguf_bytes": {"appliance": (work / "art" / "model.gguf").stat().st_size,
                            "llama_cpp": (work / "peer.gguf").stat().st_size},
+            # seconds since the export began (after CLI start-up, unlock and source resolution), per phase
+            "appliance_phases_s": reported.get("phases"), "appliance_in_command_s": reported.get("seconds"),
             "parity": manifest["parity"], "peer": str(conv_dir / "convert_hf_to_gguf.py"),
         }
     finally:

@@ -75,6 +75,9 @@ def root(
 ) -> None:
     state.home = home
     state.verbosity = verbose
+    from appliance._internal import quiet
+
+    quiet.configure(verbose)  # third-party logs, bars and warnings only with -v; before any library import
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     log = logging.getLogger("appliance")
     if not log.handlers:

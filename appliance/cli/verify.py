@@ -39,7 +39,8 @@ def verify_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Check an artifact's signature, every file hash and its structure; exit 0 (intact) or 3 (not)."""
-    from appliance.sign.verify import trusted_keys, verify_artifact
+    from appliance.export.verify import verify_artifact
+    from appliance.sign import trusted_keys
 
     home = _home_or_none()
     report = verify_artifact(directory, trusted_keys(public_key, home), parity=parity, home=home)
@@ -66,7 +67,7 @@ def generate_cmd(
 ) -> None:
     """Verify the artifact, then stream a completion from llama.cpp."""
     from appliance.export import generate
-    from appliance.sign.verify import trusted_keys
+    from appliance.sign import trusted_keys
 
     home = _home_or_none()
     report, pieces = generate(artifact, prompt, trusted_keys(public_key, home), max_tokens=max_tokens,

@@ -64,6 +64,7 @@ class ArtifactBuilder:
     staging: Path = field(init=False)
     final: Path = field(init=False)
     started: float = field(default_factory=time.perf_counter)
+    _digests: dict[str, tuple[int, int, str]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -85,11 +86,24 @@ class ArtifactBuilder:
     def path(self, name: str) -> Path:
         return self.staging / name
 
+    def prehash(self, name: str) -> None:
+        """Hash a finished file now (e.g. while parity runs); :meth:`finish` reuses the digest if the file's size
+        and modification time are unchanged, and hashes it again otherwise."""
+        st = self.path(name).stat()
+        self._digests[name] = (st.st_size, st.st_mtime_ns, sha256_file(self.path(name)))
+
+    def _sha256(self, p: Path) -> str:
+        st = p.stat()
+        known = self._digests.get(p.relative_to(self.staging).as_posix())
+        if known is not None and known[:2] == (st.st_size, st.st_mtime_ns):
+            return known[2]
+        return sha256_file(p)
+
     def finish(self, *, signer: Any, source: dict, registry: dict, format_facts: dict, parity: dict | None) -> dict:
         """Write manifest.json, move the staging directory into place, sign it; returns the manifest."""
         from appliance.sign import sign_directory
 
-        files = {p.relative_to(self.staging).as_posix(): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+        files = {p.relative_to(self.staging).as_posix(): {"sha256": self._sha256(p), "bytes": p.stat().st_size}
                  for p in sorted(self.staging.rglob("*")) if p.is_file()}
         manifest = {
             "schema": SCHEMA,

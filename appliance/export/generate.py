@@ -18,7 +18,7 @@ def generate(artifact: Path, prompt: str, public_keys: Mapping[str, Any], *, max
              temperature: float = 0.8, top_p: float = 0.95, seed: int = 0,
              home: Home | None = None) -> tuple[dict, Iterator[str]]:
     """Verify ``artifact`` and return ``(verify report, iterator of text pieces)``."""
-    from appliance.sign.verify import verify_artifact
+    from appliance.export.verify import verify_artifact
 
     report = verify_artifact(Path(artifact), public_keys, home=home)
     if report["kind"] != "gguf":
@@ -31,11 +31,12 @@ def generate(artifact: Path, prompt: str, public_keys: Mapping[str, Any], *, max
 
 def _stream(path: Path, prompt: str, max_tokens: int, temperature: float, top_p: float,
             seed: int) -> Iterator[str]:
-    from appliance.export.parity import _require_llama_cpp, llama_threads
+    from appliance._internal.quiet import third_party_verbose
+    from appliance.export.llama_runtime import context_length, llama_threads, require_llama_cpp
 
-    llama_cpp = _require_llama_cpp()
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=_context_length(path), n_threads=llama_threads(),
-                          verbose=False, seed=seed)
+    llama_cpp = require_llama_cpp()
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=context_length(path), n_threads=llama_threads(),
+                          verbose=third_party_verbose(), seed=seed)
     try:
         for chunk in llm.create_completion(prompt, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
                                            stream=True, seed=seed):
@@ -45,9 +46,3 @@ def _stream(path: Path, prompt: str, max_tokens: int, temperature: float, top_p:
     finally:
         llm.close()
 
-
-def _context_length(path: Path, cap: int = 4096) -> int:
-    """The model's trained context, capped so a long-context model does not allocate a huge KV cache."""
-    from appliance.export.gguf_header import context_length
-
-    return context_length(path, cap)

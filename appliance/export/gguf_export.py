@@ -7,37 +7,19 @@ business, not ours).  Parity against PyTorch is part of the export, not an optio
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from appliance.errors import ApplianceError, IntegrityError, MissingComponent, UsageError
+from appliance.errors import IntegrityError, UsageError
 from appliance.home import Home
 
 log = logging.getLogger(__name__)
 
 GGUF_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m")
 MODEL_FILE = "model.gguf"
-
-
-def quantize_with_llama_cpp(src: Path, dst: Path, qtype: str) -> None:
-    """Re-quantize ``src`` GGUF into ``dst`` with llama.cpp (K-quants)."""
-    try:
-        import llama_cpp
-    except ImportError:
-        raise MissingComponent(f"--type {qtype} needs llama-cpp-python (llama.cpp's quantizer)",
-                               hint="install the llama-cpp-python wheel, or use --type q8_0 / q4_0") from None
-    ftype = {"q4_k_m": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M}[qtype]
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = ftype
-    params.nthread = 2
-    rc = llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(params))
-    if rc != 0:
-        raise ApplianceError(f"llama.cpp quantization to {qtype} failed (code {rc})",
-                             hint="re-run with -vv; try --type q8_0")
 
 
 def gguf_inventory(path: Path) -> dict:
@@ -69,12 +51,20 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         raise_if_failed,
         torch_reference,
     )
+    from appliance.export.llama_runtime import quantize
     from appliance.export.source import resolve_source
+    from appliance.sign import prepare_signing
 
     if qtype not in GGUF_TYPES:
         raise UsageError(f"unknown GGUF type {qtype!r}", hint=f"--type one of {', '.join(GGUF_TYPES)}")
     src = resolve_source(model, home)
     background = b = None
+    phases: dict[str, float] = {}  # seconds since the export started, per finished phase (benchmarks/)
+
+    def mark(phase: str) -> None:
+        phases[phase] = round(time.perf_counter() - b.started, 3)
+        log.info("%s: %.1fs", phase, phases[phase])
+
     try:
         b = ArtifactBuilder("gguf", qtype, src.version or src.path.name, out_dir=out_dir, home=home)
         # A fresh CLI process overlaps the PyTorch reference (mostly importing transformers) with the writer;
@@ -85,21 +75,26 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         if qtype == "q4_k_m":
             tmp = b.path("model.f16.gguf.tmp")
             summary = write_gguf(src.path, tmp, "f16", src.config, name=name)
-            quantize_with_llama_cpp(tmp, target, qtype)
+            quantize(tmp, target, qtype)
             tmp.unlink()
             summary["bytes"] = target.stat().st_size
         else:
             summary = write_gguf(src.path, target, qtype, src.config, name=name)
         facts = {**summary, **gguf_inventory(target)}
-        log.info("gguf written: %.1fs", time.perf_counter() - b.started)
-        source = source_facts(src)  # hashes the source weights while the reference process works
+        mark("gguf written")
         result = None
         if parity:
-            ours = llama_side(target)  # llama.cpp's half of the check also overlaps with PyTorch's
-            log.info("llama.cpp side of parity done: %.1fs", time.perf_counter() - b.started)
+            ours = llama_side(target)  # llama.cpp's half of the check overlaps with PyTorch's
+            mark("llama.cpp side of parity done")
+        # Work that does not depend on parity also runs while the reference process computes.
+        source = source_facts(src)
+        b.prehash(MODEL_FILE)
+        prepare_signing()
+        mark("hashes ready")
+        if parity:
             reference = background.result() if background is not None else torch_reference(src.path)
             background = None
-            log.info("PyTorch reference ready: %.1fs", time.perf_counter() - b.started)
+            mark("PyTorch reference ready")
             result = gguf_parity(src.path, target, qtype, reference_out=b.path(REFERENCE_FILE), reference=reference,
                                  llama=ours)
             write_json(b.path(PARITY_FILE), result)
@@ -109,7 +104,9 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
             raise_if_failed(result, "GGUF", b.staging if keep_failed else None)
         manifest = b.finish(signer=signer, source=source,
                             registry=registry_facts(home, src.version), format_facts=facts,
-                            parity=_parity_summary(result))
+                            parity=parity_summary(result))
+        mark("signed")
+        manifest["phases"] = phases
     except BaseException as e:
         if b is not None and not (keep_failed and isinstance(e, IntegrityError)):
             b.abandon()  # only --keep-failed keeps a failed parity's staging directory for inspection
@@ -133,7 +130,8 @@ def audit_export(home: Home | None, action: str, obj: dict, signer: Any, outcome
     record(home, action, obj, outcome=outcome, signer=signer)
 
 
-def _parity_summary(result: dict | None) -> dict | None:
+def parity_summary(result: dict | None) -> dict | None:
+    """The parity figures the manifest records (parity.json keeps all of them)."""
     if result is None:
         return None
     keys = ("passed", "type", "prompts", "positions", "tokenization_identical", "max_abs_diff", "mean_abs_diff",

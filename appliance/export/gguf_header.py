@@ -33,6 +33,19 @@ class _Buf:
             raise ValueError("implausible string length in GGUF header")
         return self.f.read(n).decode("utf-8", errors="replace")
 
+    def _skip_strings(self, count: int) -> None:
+        """Step over ``count`` length-prefixed strings by offset arithmetic on a window of the file."""
+        start = self.f.tell()
+        window, pos, unpack_from = b"", 0, struct.unpack_from
+        for _ in range(count):
+            if pos + 8 > len(window):
+                self.f.seek(start + pos)
+                start, window, pos = start + pos, self.f.read(1 << 20), 0
+                if len(window) < 8:
+                    raise ValueError("truncated GGUF header")
+            pos += 8 + unpack_from("<Q", window, pos)[0]
+        self.f.seek(start + pos)
+
     def skip_value(self, vtype: int):
         if vtype == 8:
             return self.string()
@@ -40,6 +53,8 @@ class _Buf:
             etype, count = self.read("IQ")
             if etype in _SCALAR:
                 self.f.seek(count * struct.calcsize("<" + _SCALAR[etype]), 1)
+            elif etype == 8:  # a string array (the vocabulary, the merges): lengths only, never decoded
+                self._skip_strings(count)
             else:
                 for _ in range(count):
                     self.skip_value(etype)

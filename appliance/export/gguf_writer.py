@@ -11,6 +11,8 @@ Transformations follow what llama.cpp's loaders expect (facts read from the vend
   ``kv_b_proj`` split into ``attn_k_b`` (transposed, ``[n_head, kv_lora_rank, qk_nope]``) and ``attn_v_b``
   (``[n_head, v_head, kv_lora_rank]``) for MLA with absorption; the router bias becomes ``exp_probs_b.bias``;
   MLA is MQA to llama.cpp, so ``head_count_kv = 1``.
+- casts and Q8_0/Q4_0 blocks come from ggml's own C routines (:mod:`appliance.export.llama_runtime`), so no
+  torch import is needed for an f32/f16 checkpoint; gguf.quants / torch are the fallback, byte for byte equal.
 - norms, biases, the router and every 1-D tensor stay F32; quantized types fall back to F16 for a tensor
   whose rows are not a multiple of the block size.
 """
@@ -31,7 +33,8 @@ from appliance.export.source import TensorReader
 
 log = logging.getLogger(__name__)
 
-#: ``--type`` values written directly by numpy / gguf.quants (K-quants go through llama.cpp, see quantize.py)
+#: ``--type`` values written directly (ggml's row casts/quantizers, else torch / gguf.quants); K-quants go
+#: through llama.cpp's quantizer (:func:`appliance.export.llama_runtime.quantize`)
 NUMPY_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0")
 
 
@@ -277,22 +280,23 @@ def _convert(a: np.ndarray, t) -> np.ndarray:
     if t == T.F32:
         return a
     if t in (T.F16, T.BF16):
-        # torch's vectorised casts are 2-5x faster than numpy's and round identically (round-to-nearest-even)
+        # ggml's SIMD row cast (llama_runtime), else torch's vectorised cast (2-5x numpy's); both
+        # round to nearest even, so the bytes are the same whichever runs.
+        from appliance.export.llama_runtime import half_cast
+
+        out = half_cast(a, bf16=t == T.BF16)
+        if out is not None:
+            return out
         import torch
 
         if t == T.F16:
             return torch.from_numpy(a).to(torch.float16).numpy()
         return torch.from_numpy(a).to(torch.bfloat16).view(torch.int16).numpy()
-    return gguf.quants.quantize(a, t)
+    from appliance.export.llama_runtime import quantize_rows
 
-
-def _single_threaded_torch() -> int:
-    """Casts are memory-bound: one torch thread avoids contention on a busy host. Returns the old count."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    return old
+    block, size = gguf.GGML_QUANT_SIZES[t]
+    out = quantize_rows(a, t.name, a.shape[-1] // block * size)
+    return out if out is not None else gguf.quants.quantize(a, t)
 
 
 def write_gguf(model_dir: Path, out_path: Path, qtype: str, cfg: dict, *, name: str = "appliance-model") -> dict:
@@ -327,7 +331,6 @@ def write_gguf(model_dir: Path, out_path: Path, qtype: str, cfg: dict, *, name: 
             w.write_header_to_file()
             w.write_kv_data_to_file()
             w.write_ti_data_to_file()
-            threads = _single_threaded_torch() if qtype in ("f16", "bf16") else None
             for it, t in zip(plan.items, types):
                 data = _convert(it.load(), t)
                 if data.nbytes != _nbytes(it.shape, t):
@@ -336,10 +339,6 @@ def write_gguf(model_dir: Path, out_path: Path, qtype: str, cfg: dict, *, name: 
                 w.write_tensor_data(data)
                 counts[t.name] = counts.get(t.name, 0) + 1
                 del data
-            if threads is not None:
-                import torch
-
-                torch.set_num_threads(threads)
     finally:
         w.close()
     return {"arch": arch, "tensors": len(plan.items), "tensor_types": counts, "bytes": out_path.stat().st_size,

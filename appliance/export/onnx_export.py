@@ -162,7 +162,7 @@ def onnx_parity(model, model_dir: Path, path: Path, facts: dict, reference_out: 
     import torch
     from transformers import PreTrainedTokenizerFast
 
-    from appliance.export.parity import PROMPTS, THRESHOLDS, _compare, save_reference
+    from appliance.export.parity import PROMPTS, THRESHOLDS, compare_logits, save_reference
 
     tok = PreTrainedTokenizerFast.from_pretrained(str(model_dir), local_files_only=True)
     sess = _session(path)
@@ -182,7 +182,7 @@ def onnx_parity(model, model_dir: Path, path: Path, facts: dict, reference_out: 
             all_ids.append(ids + [nxt])
     result = {"backend": "onnxruntime", "onnxruntime": ort.__version__, "provider": "CPUExecutionProvider",
               "type": "onnx-f32", "prompts": len(PROMPTS), "prefill_max_abs_diff": prefill_max,
-              "decode_max_abs_diff": decode_max, **_compare(ref_logits, got_logits, "onnx-f32")}
+              "decode_max_abs_diff": decode_max, **compare_logits(ref_logits, got_logits, "onnx-f32")}
     result["thresholds"] = {"max_abs_diff": THRESHOLDS["onnx-f32"][0], "top1_agreement": THRESHOLDS["onnx-f32"][1]}
     result["passed"] = not result["failures"]
     if reference_out is not None:
@@ -192,13 +192,13 @@ def onnx_parity(model, model_dir: Path, path: Path, facts: dict, reference_out: 
 
 def recheck_onnx(directory: Path, reference: Path, manifest: dict) -> dict:
     """Re-run onnxruntime on the stored prompt ids (prefill + decode) against the stored top-k logits."""
-    from appliance.export.parity import _recheck, load_reference
+    from appliance.export.parity import load_reference, recheck_topk
 
     facts = manifest.get("onnx") or {}
     sess = _session(directory / MODEL_FILE)
     refs = load_reference(reference)
     got = [_onnx_logits(sess, facts, r["ids"][:-1], r["ids"][-1]) for r in refs]
-    return _recheck(refs, got, "onnx-f32")
+    return recheck_topk(refs, got, "onnx-f32")
 
 
 def check_onnx_structure(directory: Path, facts: dict) -> dict:
@@ -237,7 +237,7 @@ def export_onnx(model: str, *, home: Home | None, signer: Any, out_dir: Path | N
         source_facts,
         write_json,
     )
-    from appliance.export.gguf_export import _parity_summary, audit_export
+    from appliance.export.gguf_export import parity_summary, audit_export
     from appliance.export.parity import raise_if_failed
     from appliance.export.source import resolve_source
 
@@ -262,7 +262,7 @@ def export_onnx(model: str, *, home: Home | None, signer: Any, out_dir: Path | N
             if (src.path / tok_file).is_file():  # servers need the tokenizer next to the graph
                 b.path(tok_file).write_bytes((src.path / tok_file).read_bytes())
         manifest = b.finish(signer=signer, source=source_facts(src), registry=registry_facts(home, src.version),
-                            format_facts=facts, parity=_parity_summary(result))
+                            format_facts=facts, parity=parity_summary(result))
     except BaseException as e:
         if b is not None and not isinstance(e, IntegrityError):
             b.abandon()  # a failed parity keeps its staging directory for inspection; nothing else does

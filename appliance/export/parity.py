@@ -13,12 +13,12 @@ The PyTorch reference (top-k logits per position and the prompt ids) is saved in
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 
-from appliance.errors import IntegrityError, MissingComponent
+from appliance.errors import IntegrityError
+from appliance.export.llama_runtime import llama_threads, load_llama, require_llama_cpp
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ THRESHOLDS = {
     "onnx-f32": (1e-4, 1.0),
 }
 TOP_K_REFERENCE = 32
+#: llama.cpp context for parity (at least): small keeps the KV cache and the all-positions logits buffer
+#: (n_ctx × n_vocab floats) small; longer prompts get a context as long as their bytes
+PARITY_CTX = 128
 
 #: Quantized types are judged on the next-token distribution, the way llama.cpp's ``perplexity --kl-divergence``
 #: judges its own quants: KL(reference || GGUF) per position, mean and 99th percentile, plus top-1 agreement
@@ -66,36 +69,10 @@ KLD_THRESHOLDS = {
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
-    x = x.astype(np.float64)
-    m = x.max(-1, keepdims=True)
-    return x - m - np.log(np.exp(x - m).sum(-1, keepdims=True))
-
-
-def _require_llama_cpp():
-    try:
-        import llama_cpp
-    except ImportError:
-        raise MissingComponent("llama-cpp-python is not installed",
-                               hint="pip install the llama-cpp-python wheel from the install bundle") from None
-    return llama_cpp
-
-
-def llama_threads() -> int:
-    """Half the CPUs (at least one): llama.cpp's spinning workers collapse when the host is oversubscribed."""
-    return max(1, min(8, (os.cpu_count() or 2) // 2))
-
-
-def load_llama(gguf_path: Path, n_ctx: int = 512, logits_all: bool = True):
-    """A llama-cpp-python model on CPU, quiet, deterministic."""
-    from appliance.export.generate import _context_length
-
-    llama_cpp = _require_llama_cpp()
-    n_ctx = _context_length(gguf_path, cap=n_ctx)
-    # f32 KV cache: llama.cpp's default f16 cache alone costs ~1e-3 on the logits, hiding real differences
-    threads = llama_threads()
-    return llama_cpp.Llama(model_path=str(gguf_path), n_ctx=n_ctx, logits_all=logits_all, n_threads=threads,
-                           n_threads_batch=threads, verbose=False, seed=0, n_gpu_layers=0,
-                           type_k=llama_cpp.GGML_TYPE_F32, type_v=llama_cpp.GGML_TYPE_F32)
+    x = x.astype(np.float64)  # a copy: the in-place steps below never touch the caller's logits
+    x -= x.max(-1, keepdims=True)
+    x -= np.log(np.exp(x).sum(-1, keepdims=True))
+    return x
 
 
 def _llama_logits(llm, ids: list[int]) -> np.ndarray:
@@ -128,7 +105,7 @@ def torch_reference(model_dir: Path, prompts=PROMPTS) -> dict:
     return {"prompts": list(prompts), "ids": ids, "logits": logits, "extra_ids": extra}
 
 
-def _compare(ref_logits: list[np.ndarray], got_logits: list[np.ndarray], kind: str) -> dict:
+def compare_logits(ref_logits: list[np.ndarray], got_logits: list[np.ndarray], kind: str) -> dict:
     max_abs, sum_abs, n_vals, agree, n_pos = 0.0, 0.0, 0, 0, 0
     for r, g in zip(ref_logits, got_logits):
         d = np.abs(r - g)
@@ -235,7 +212,8 @@ def _load_full_reference(path: Path) -> dict:
 
 def llama_side(gguf_path: Path, prompts=PROMPTS) -> dict:
     """llama.cpp's own tokenization of every prompt and its logits on those ids (no PyTorch needed)."""
-    llm = load_llama(gguf_path)
+    # a token is at least one byte: the longest prompt in bytes (+ BOS/EOS) bounds the context parity needs
+    llm = load_llama(gguf_path, n_ctx=max([PARITY_CTX] + [len(p.encode("utf-8")) + 4 for p in prompts]))
     try:
         ids = [list(llm.tokenize(p.encode("utf-8"), add_bos=True, special=False)) for p in prompts]
         extra = [list(llm.tokenize(p.encode("utf-8"), add_bos=True, special=False)) for p in TOKENIZATION_ONLY]
@@ -252,7 +230,7 @@ def gguf_parity(model_dir: Path, gguf_path: Path, qtype: str, reference_out: Pat
     Logits are only compared where both sides tokenized a prompt identically; any tokenization difference
     fails the check on its own.
     """
-    llama_cpp = _require_llama_cpp()
+    llama_cpp = require_llama_cpp()
     got = llama if llama is not None else llama_side(gguf_path)
     ref = reference if reference is not None else torch_reference(model_dir)
     tok_mismatch = [{"prompt": i, "hf": a[:16], "llama_cpp": b[:16]}
@@ -262,7 +240,7 @@ def gguf_parity(model_dir: Path, gguf_path: Path, qtype: str, reference_out: Pat
     result = {"backend": "llama.cpp", "llama_cpp_python": llama_cpp.__version__, "type": qtype,
               "prompts": len(ref["prompts"]), "tokenization_identical": not tok_mismatch,
               "tokenization_mismatches": tok_mismatch,
-              **_compare([ref["logits"][i] for i in same], [got["logits"][i] for i in same], qtype)}
+              **compare_logits([ref["logits"][i] for i in same], [got["logits"][i] for i in same], qtype)}
     if tok_mismatch:
         result["failures"].insert(0, f"tokenization differs on {len(tok_mismatch)} prompt(s)")
     result["passed"] = not result["failures"]
@@ -294,15 +272,15 @@ def load_reference(path: Path) -> list[dict]:
 def recheck_gguf(gguf_path: Path, reference: Path, qtype: str) -> dict:
     """Re-run llama.cpp on the stored prompt ids; compare with the stored PyTorch top-k logits."""
     refs = load_reference(reference)
-    llm = load_llama(gguf_path)
+    llm = load_llama(gguf_path, n_ctx=max([PARITY_CTX] + [len(r["ids"]) for r in refs]))
     try:
         got = [_llama_logits(llm, r["ids"]) for r in refs]
     finally:
         llm.close() if hasattr(llm, "close") else None
-    return _recheck(refs, got, qtype)
+    return recheck_topk(refs, got, qtype)
 
 
-def _recheck(refs: list[dict], got: list[np.ndarray], kind: str) -> dict:
+def recheck_topk(refs: list[dict], got: list[np.ndarray], kind: str) -> dict:
     max_abs, agree, n_pos = 0.0, 0, 0
     for r, g in zip(refs, got):
         vals = np.take_along_axis(g, r["idx"].astype(np.int64), -1)

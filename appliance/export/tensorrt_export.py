@@ -73,7 +73,8 @@ def export_tensorrt(onnx_dir: Path, *, home: Home | None, signer: Any, out_dir: 
     """Build a signed TensorRT engine artifact from the ONNX artifact in ``onnx_dir``."""
     from appliance.export.artifact import ArtifactBuilder
     from appliance.export.gguf_export import audit_export
-    from appliance.sign.verify import trusted_keys, verify_artifact
+    from appliance.export.verify import verify_artifact
+    from appliance.sign import trusted_keys
 
     if precision not in PRECISIONS:
         raise UsageError(f"unknown precision {precision!r}", hint=f"--precision one of {', '.join(PRECISIONS)}")
@@ -160,7 +161,7 @@ def load_engine(directory: Path, public_keys: dict, home: Home | None = None):
     """Verify an engine artifact, check it matches this GPU/TensorRT, and deserialize it."""
     import json
 
-    from appliance.sign.verify import verify_artifact
+    from appliance.export.verify import verify_artifact
 
     report = verify_artifact(Path(directory), public_keys, home=home)
     if report["kind"] != "tensorrt":

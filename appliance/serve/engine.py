@@ -44,7 +44,7 @@ class Engine:
         from llama_cpp.server.settings import ModelSettings
 
         from appliance.export.gguf_header import context_length
-        from appliance.export.parity import llama_threads
+        from appliance.export.llama_runtime import llama_threads
 
         if settings.slots < 1 or settings.queue < 0:
             raise ValueError("slots must be >= 1 and queue >= 0")

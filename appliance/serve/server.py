@@ -2,7 +2,7 @@
 
 Start-up order, each step refusing before the next runs: the listen address policy (loopback unless TLS is
 configured or ``insecure_http`` is asked for explicitly, exit 4), the artifact check
-(:func:`appliance.sign.verify.verify_artifact`: pinned key, signature, every hash, GGUF structure; exit 3),
+(:func:`appliance.export.verify.verify_artifact`: pinned key, signature, every hash, GGUF structure; exit 3),
 the API-key file's signature (exit 3), then the model.  The socket is bound here (so ``port=0`` works and
 the real port is known) and handed to uvicorn, which owns SIGTERM/SIGINT: it stops accepting, lets running
 requests finish (``graceful_s``), then returns, and the engine is freed.  ``serve/listener.json`` says what
@@ -124,7 +124,8 @@ def serve(home: Home, artifact: Path, opts: ServeOptions, engine_settings: Engin
     from appliance.serve.app import create_app
     from appliance.serve.engine import Engine
     from appliance.serve.keys import KeyStore
-    from appliance.sign.verify import trusted_keys, verify_artifact
+    from appliance.export.verify import verify_artifact
+    from appliance.sign import trusted_keys
 
     home.require_initialized()
     net = check_network_policy(opts)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import IntegrityError, UsageError
+from appliance.home import Home
 
 SIGNATURE_FILE = "model.sig"
 PUBLIC_KEY_FILE = "signer.pub.pem"
@@ -44,6 +45,12 @@ def key_id(public_key: Any) -> str:
 
     der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(der).hexdigest()
+
+
+def prepare_signing() -> None:
+    """Import the model-signing library now (seconds of imports), e.g. while an exporter waits on parity."""
+    from model_signing import hashing  # noqa: F401
+    from model_signing._signing import sign_ec_key, signing  # noqa: F401
 
 
 def _hashing_config():
@@ -159,3 +166,17 @@ def verify_directory(directory: Path, public_keys: Mapping[str, Any]) -> dict:
     files = sorted(r["name"] for r in statement.get("predicate", {}).get("resources", []))
     return {"key_id": kid, "files": files, "statement_type": statement.get("_type"),
             "predicate_type": statement.get("predicateType")}
+
+
+def trusted_keys(public_key: Path | None = None, home: Home | None = None) -> dict[str, Any]:
+    """Pinned keys: ``--public-key`` if given, else the keys an initialised home's keyring records (current and
+    retired); outside a home only ``--public-key`` is trusted (never a PEM lying next to the artifact)."""
+    if public_key is not None:
+        k = load_public_key(public_key)
+        return {key_id(k): k}
+    if home is not None and home.initialized:
+        from appliance.keys import public_keys
+
+        return dict(public_keys(home))
+    raise UsageError("no public key to verify with (no --public-key and no appliance home here)",
+                     hint="appliance verify DIR --public-key SITE_SIGNING.pub.pem")

@@ -69,8 +69,10 @@ def sweep_extension_locks(ext_dir: Path) -> list[str]:
 def command(plan_path: Path, *, nproc: int, hostfile: str | None, master_port: int,
             node: NodeSpec | None = None) -> list[str]:
     """DeepSpeed's runner command line; with a multi-node ``node``, ``hostfile`` is the generated one."""
+    from appliance._internal.quiet import deepspeed_log_level
+
     cmd = [sys.executable, "-u", "-m", "deepspeed.launcher.runner", "--master_port", str(master_port),
-           "--log_level", "warning"]
+           "--log_level", deepspeed_log_level()]
     if node is not None and node.multi:
         cmd += ["--hostfile", str(hostfile), "--no_ssh", "--node_rank", str(node.node_rank),
                 "--master_addr", str(node.master_addr), "--num_nodes", str(node.nnodes), "--num_gpus", str(nproc)]

@@ -75,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.time()
     os.umask(0o077)  # checkpoints and the final model are readable by the appliance user only
 
-    from appliance._internal import netguard
+    from appliance._internal import netguard, quiet
 
     netguard.install()
+    quiet.inherit()  # third-party logs and warnings only when the CLI was given -v
     if os.environ.get(ENV_PARENT_PID):
         _watch_parent(int(os.environ[ENV_PARENT_PID]))
     plan = json.loads(Path(args.plan).read_text(encoding="utf-8"))

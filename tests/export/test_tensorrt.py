@@ -31,7 +31,7 @@ def test_engine_build_records_gpu_and_refuses_mismatch(tiny_models, site, tmp_pa
     from appliance.errors import PolicyRefused
     from appliance.export import export_onnx, export_tensorrt
     from appliance.export.tensorrt_export import check_compatible, load_engine
-    from appliance.sign.verify import trusted_keys
+    from appliance.sign import trusted_keys
 
     home, keys = site
     export_onnx(str(tiny_models("llama")), home=home, signer=keys.signer, out_dir=tmp_path / "onnx")

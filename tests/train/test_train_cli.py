@@ -8,6 +8,13 @@ from pathlib import Path
 from train_helpers import notes as _notes
 
 RECIPE = Path(__file__).resolve().parents[2] / "appliance" / "recipes" / "tiny_llama_full.yaml"
+# What DeepSpeed, transformers, tqdm and Python warnings print on their own: shown only with -v.
+THIRD_PARTY = ("Unable to find hostfile", "Setting accelerator to CPU", "[WARNING]", "FutureWarning", "UserWarning",
+               "Loading weights", "it/s]")
+
+
+def _noise(text: str) -> list[str]:
+    return [line for line in text.splitlines() if any(m in line for m in THIRD_PARTY)]
 
 
 def test_train_from_vault_via_cli(home, keys, passphrase_file, cli, tmp_path):
@@ -32,9 +39,16 @@ def test_train_from_vault_via_cli(home, keys, passphrase_file, cli, tmp_path):
     assert plan["trained"] is False and not home.run_dir("cli").exists()
     assert plan["records"]["train"] + plan["records"]["heldout"] == n_records and plan["steps_per_epoch"] >= 1
     assert plan["memory"]["gpu_bytes_per_device"] > 0 and plan["max_steps"] == 4
+    assert _noise(p.stdout + p.stderr) == []
+    import torch
+
+    if not torch.cuda.is_available():  # DeepSpeed's accelerator notice (a CPU host) is shown with -v
+        loud = cli("-v", *args, "--dry-run", home=home)
+        assert loud.returncode == 0 and "Setting accelerator to CPU" in loud.stderr, loud.stderr[-2000:]
 
     p = cli(*args, home=home)
     assert p.returncode == 0, p.stderr[-4000:]
+    assert _noise(p.stdout + p.stderr) == [], _noise(p.stdout + p.stderr)[:10]  # quiet without -v
     out = json.loads(p.stdout)
     assert out["run_dir"] == str(home.run_dir("cli")) and out["steps"] == 4
     assert Path(out["final_model"], "model.safetensors").is_file()

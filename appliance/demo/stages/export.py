@@ -22,7 +22,8 @@ def _source(ctx) -> str:
 def demo_stage(ctx) -> dict:
     from appliance.errors import IntegrityError
     from appliance.export import export_gguf, generate
-    from appliance.sign.verify import trusted_keys, verify_artifact
+    from appliance.export.verify import verify_artifact
+    from appliance.sign import trusted_keys
 
     keys = ctx.keys()
     model = _source(ctx)

@@ -1,5 +1,8 @@
 """``appliance verify DIR``: is this artifact exactly what the site signed, and is it well-formed?
 
+Export owns the artifact formats, so it owns their checks; :mod:`appliance.sign` only knows signed directories
+(the dependency runs one way: export → sign).
+
 Order of checks (each failure is an :class:`IntegrityError`, exit 3):
 1. the signature (model-signing bundle) by a pinned key, and every file's SHA-256 (no file missing, none extra);
 2. the signed ``manifest.json`` agrees with the files (hash and size of each);
@@ -22,6 +25,7 @@ from typing import Any
 from appliance._internal.hashing import sha256_file
 from appliance.errors import IntegrityError, UsageError
 from appliance.home import Home
+from appliance.sign import verify_directory
 
 log = logging.getLogger(__name__)
 
@@ -37,22 +41,6 @@ _REQUIRED_KEYS = {
                   "{a}.attention.value_length_mla", "{a}.leading_dense_block_count", "{a}.expert_shared_count",
                   "{a}.expert_feed_forward_length", "{a}.rope.dimension_count"],
 }
-
-
-def trusted_keys(public_key: Path | None = None, home: Home | None = None) -> dict[str, Any]:
-    """Pinned keys: ``--public-key`` if given, else the keys an initialised home's keyring records (current and
-    retired); outside a home only ``--public-key`` is trusted (never a PEM lying next to the artifact)."""
-    from appliance.sign import key_id, load_public_key
-
-    if public_key is not None:
-        k = load_public_key(public_key)
-        return {key_id(k): k}
-    if home is not None and home.initialized:
-        from appliance.keys import public_keys
-
-        return dict(public_keys(home))
-    raise UsageError("no public key to verify with (no --public-key and no appliance home here)",
-                     hint="appliance verify DIR --public-key SITE_SIGNING.pub.pem")
 
 
 def _check_manifest_files(directory: Path, manifest: dict) -> None:
@@ -121,7 +109,6 @@ def verify_artifact(directory: Path, public_keys: Mapping[str, Any], *, parity: 
 
 
 def _verify(directory: Path, public_keys: Mapping[str, Any], parity: bool) -> dict:
-    from appliance.sign import verify_directory
 
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a directory", hint="appliance verify ARTIFACT_DIR")
