@@ -86,6 +86,9 @@ class ScrubSection(Strict):
     batch_size: int = Field(default=32, ge=1, le=4096)
     # run spaCy NER only on sentences with a capitalised word no rule explained (false: every whole note)
     gate_ner: bool = True
+    # the learned detector over the rules: "default" = the shipped model unless a site model is active
+    # (appliance scrub models activate), "off" = the rules alone
+    learned: Literal["default", "off"] = "default"
 
 
 class VaultSection(Strict):
