@@ -61,8 +61,10 @@ class Detector:
         self.threshold = float(card.get("threshold", DEFAULT_THRESHOLD))
         self.veto_floor = float(card.get("veto_floor", DEFAULT_VETO_FLOOR))
         self.tagger = pycrfsuite.Tagger()
+        # crfsuite reads the model from this buffer without owning it: keep it alive as long as the tagger
+        self._model = bytes(model_bytes)
         try:
-            self.tagger.open_inmemory(model_bytes)
+            self.tagger.open_inmemory(self._model)
         except (ValueError, OSError):
             # older python-crfsuite builds only open files
             fd, path = tempfile.mkstemp(suffix=".crfsuite")
