@@ -10,7 +10,7 @@ WHEEL_CACHE ?= $(HOME)/.cache/appliance/wheels
 LLAMA_CPP   := llama-cpp-python==0.3.36
 STAMP       := $(VENV)/.installed
 
-.PHONY: demo test install clean wheels bench
+.PHONY: demo test install clean wheels bench scrub-model
 
 demo: $(STAMP)
 	$(VENV)/bin/appliance demo
@@ -41,6 +41,11 @@ $(STAMP): $(VENV)/bin/python pyproject.toml Makefile
 bench: $(STAMP)
 	$(PIP) install --quiet --find-links $(WHEEL_CACHE) -e '.[test,bench]'
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+# the scrubber's default learned model, rebuilt from public data (same inputs -> same bytes)
+PHYSIONET_DEV ?= ../shared/data/pii-dev/physionet-deid-dev
+scrub-model: $(STAMP)
+	$(VENV)/bin/appliance scrub train --default --devset $(PHYSIONET_DEV) -o appliance/data/scrub
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -90,6 +90,9 @@ class ScrubSection(Strict):
     # clinical shorthand, drugs, units or vent/drip notation is dropped unless a strong cue (a title, a relative,
     # "name:") says it is PHI.  false keeps every detection: more of the corpus is replaced (over-scrubbing)
     clinical_veto: bool = True
+    # the learned detector over the rules: "default" = the shipped model unless a site model is active
+    # (appliance scrub models activate), "off" = the rules alone
+    learned: Literal["default", "off"] = "default"
 
 
 class VaultSection(Strict):

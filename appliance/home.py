@@ -94,6 +94,11 @@ class Home:
     def objects_dir(self) -> Path:
         return self.vault_dir / "objects"
 
+    @property
+    def scrub_models_dir(self) -> Path:
+        """Site-trained scrub models (they hold PHI: sealed like vault records, never exported)."""
+        return self.vault_dir / "scrub-models"
+
     # -- audit ---------------------------------------------------------------------------------------------
     @property
     def audit_dir(self) -> Path:

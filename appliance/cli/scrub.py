@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from appliance.cli._common import JsonOpt, console, emit, get_home
+from appliance.cli._common import JsonOpt, PassphraseFileOpt, console, emit, get_home
 
 app = typer.Typer(help="Find and replace PHI (HIPAA Safe Harbor) in clinical text.", no_args_is_help=True)
 
@@ -119,10 +119,18 @@ def eval_(
     baseline: Annotated[str | None, typer.Option("--baseline", help="Also score plain Presidio on the same texts: presidio.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N records.")] = None,
     workers: WorkersOpt = None,
+    candidate: Annotated[str | None, typer.Option("--candidate", help="A scrub model id: compare it with the active model on these notes (audited).")] = None,
+    passphrase_file: PassphraseFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Token-level recall and precision per type and overall, with the list of misses."""
     from appliance.scrub.evaluate import evaluate_file
+
+    if candidate is not None:
+        from appliance.cli.scrub_models import candidate_eval
+
+        candidate_eval(gold, candidate, passphrase_file, as_json)
+        return
 
     emit(evaluate_file(gold, _settings(), baseline=baseline, workers=workers, limit=limit), as_json, _render_eval)
 
@@ -155,4 +163,7 @@ def synth(
 
 
 def register(root: typer.Typer) -> None:
+    from appliance.cli import scrub_models
+
+    scrub_models.register(app)
     root.add_typer(app, name="scrub")

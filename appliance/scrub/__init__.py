@@ -8,7 +8,8 @@ Public API::
 
 A ``Scrubber`` starts its worker processes once (``settings.workers`` or ``workers=``); each worker loads the
 spaCy model named in config (never downloaded) and the recognizer registry, and runs ``nlp.pipe`` over its
-share of a batch.  Surrogates and date offsets come from HMAC under ``secret`` (random per Scrubber unless
+share of a batch, then the learned detector (the shipped default, or the site model passed as
+``learned_model``, see :mod:`appliance.scrub.learned`).  Surrogates and date offsets come from HMAC under ``secret`` (random per Scrubber unless
 the caller passes one, e.g. derived from the vault key), so no real→fake mapping is ever stored.
 """
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 _W: dict = {}
 
 
-def _init_worker(settings, secret: bytes) -> None:
+def _init_worker(settings, secret: bytes, learned=None) -> None:
     try:
         import os
 
@@ -37,16 +38,21 @@ def _init_worker(settings, secret: bytes) -> None:
         from appliance._internal import netguard
 
         netguard.install()
-        _load_worker(settings, secret)
+        _load_worker(settings, secret, learned)
     except BaseException as e:  # surfaced by _ping: a failing initializer would only say "BrokenProcessPool"  # noqa: BLE001
         _W["error"] = e
 
 
-def _load_worker(settings, secret: bytes) -> None:
+def _load_worker(settings, secret: bytes, learned=None) -> None:
     from appliance.scrub.engine import DetectionEngine
     from appliance.scrub.surrogate import Surrogates
 
-    _W["engine"] = DetectionEngine(settings)
+    detector = None
+    if learned is not None:  # a site model: (crfsuite bytes, card), decrypted by the caller
+        from appliance.scrub.learned import Detector
+
+        detector = Detector(*learned) if getattr(settings, "learned", "default") != "off" else False
+    _W["engine"] = DetectionEngine(settings, learned=detector)
     _W["sur"] = Surrogates(secret, settings)
 
 
@@ -72,7 +78,7 @@ def _scrub_chunk(texts: list[str], scopes: list[str]) -> list[tuple[str, dict, t
 class Scrubber:
     """Detect and replace PHI in batches of texts, in a pool of worker processes started once."""
 
-    def __init__(self, settings=None, *, workers: int | None = None, secret: bytes | None = None):
+    def __init__(self, settings=None, *, workers: int | None = None, secret: bytes | None = None, learned_model: tuple[bytes, dict] | None = None):
         from appliance.config import ScrubSection
         from appliance.scrub.engine import resolve_spacy_model
 
@@ -94,12 +100,12 @@ class Scrubber:
             # share its memory); spawn otherwise, since forking a threaded process can deadlock the child
             method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
             if method == "fork":
-                _load_worker(self.settings, self._secret)
+                _load_worker(self.settings, self._secret, learned_model)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=mp.get_context(method),
                 initializer=_init_worker,
-                initargs=(self.settings, self._secret),
+                initargs=(self.settings, self._secret, learned_model),
             )
             try:
                 for f in [self._pool.submit(_ping) for _ in range(self.workers)]:
@@ -108,7 +114,7 @@ class Scrubber:
                 self.close()
                 raise
         else:
-            _load_worker(self.settings, self._secret)
+            _load_worker(self.settings, self._secret, learned_model)
 
     # chunks: contiguous slices, a few per worker so one long note does not idle the other core
     def _chunks(self, n: int) -> list[tuple[int, int]]:

@@ -121,7 +121,7 @@ def build_recognizers(settings) -> list:
 class DetectionEngine:
     """spaCy model + recognizers; ``detect(texts)`` returns merged, thresholded entities per text."""
 
-    def __init__(self, settings, *, nlp=None):
+    def __init__(self, settings, *, nlp=None, learned=None):
         self.settings = settings
         make_tldextract_offline()
         self.nlp = nlp if nlp is not None else load_spacy(settings.spacy_model)
@@ -131,18 +131,39 @@ class DetectionEngine:
         self.type_thresholds = dict(getattr(settings, "thresholds", {}) or {})
         self.batch_size = int(getattr(settings, "batch_size", 32))
         self.site_vocab: frozenset[str] = frozenset()  # non-PHI words learned from labelled notes
+        # the learned detector (a CRF over the rules' detections): the shipped default unless the caller
+        # passes a site model, or none with ``scrub.learned = "off"``
+        from appliance.scrub.learned import load_detector
+
+        self.learned = load_detector(settings) if learned is None else (learned or None)
 
     def detect(self, texts: list[str]) -> list[list[Entity]]:
-        """Rules first, then spaCy NER (through ``nlp.pipe``) on the sentences the rules leave unexplained."""
+        """Rules first, then spaCy NER (through ``nlp.pipe``) on the sentences the rules leave unexplained;
+        then, when a learned detector is loaded, its decision over the rules' detections (see
+        :mod:`appliance.scrub.learned.model`)."""
+        out = []
+        for note, raw, ents in self.rule_pass(texts):
+            if self.learned is not None:
+                ents = self.learned.combine(note, raw, ents)
+            out.append(ents)
+        return out
+
+    def rule_pass(self, texts: list[str]) -> list[tuple[Note, list[tuple[str, Entity]], list[Entity]]]:
+        """(note, raw detections by recognizer, the rules' final entities) per text: the rules alone."""
+        return [(note, raw, self._finish(note, [e for _, e in raw])) for note, raw in self.analyse(texts)]
+
+    def analyse(self, texts: list[str]) -> list[tuple[Note, list[tuple[str, Entity]]]]:
+        """Every recognizer's raw detections per note as (recognizer name, entity), before thresholds, veto
+        and merging: what the learned detector reads as features."""
         notes = [Note.make(t) for t in texts]
         rules = [r for r in self.recognizers if r.NAME != "spacy_ner"]
         ner = [r for r in self.recognizers if r.NAME == "spacy_ner"]
-        found = [[e for r in rules for e in r.find(n)] for n in notes]
+        found = [[(r.NAME, e) for r in rules for e in r.find(n)] for n in notes]
         if ner:
-            self._run_ner(notes, found)
+            self._run_ner(notes, [[e for _, e in f] for f in found])
             for n, f in zip(notes, found):
-                f.extend(ner[0].find(n))
-        return [self._finish(n, f) for n, f in zip(notes, found)]
+                f.extend((ner[0].NAME, e) for e in ner[0].find(n))
+        return list(zip(notes, found))
 
     def _run_ner(self, notes: list[Note], found: list[list[Entity]]) -> None:
         """NER only where it can add something: a segment with a capitalised word no rule explained.

@@ -271,8 +271,9 @@ def _damage_fields(total: int, kept: int) -> dict:
 
 def _default_scrubber(vault: Vault):
     from appliance.scrub import Scrubber
+    from appliance.scrub.learned.store import active_model
 
-    return Scrubber(vault.scrub_settings, secret=vault.keys.derive("scrub-surrogates"))
+    return Scrubber(vault.scrub_settings, secret=vault.keys.derive("scrub-surrogates"), learned_model=active_model(vault.keys))
 
 
 def ingest(
