@@ -281,21 +281,47 @@ def recheck_gguf(gguf_path: Path, reference: Path, qtype: str) -> dict:
 
 
 def recheck_topk(refs: list[dict], got: list[np.ndarray], kind: str) -> dict:
+    """Judge llama.cpp's logits against the stored top-k reference the way the export judged them: for the
+    types with KLD limits, top-1 counted where the reference margin exceeds the type's noise and the KL
+    divergence over the reference's top-k (both sides renormalised over those k tokens); else raw top-1."""
     max_abs, agree, n_pos = 0.0, 0, 0
+    klds, conf_hits, n_conf = [], 0, 0
+    noise = KLD_THRESHOLDS[kind][2] if kind in KLD_THRESHOLDS else None
     for r, g in zip(refs, got):
-        vals = np.take_along_axis(g, r["idx"].astype(np.int64), -1)
+        idx = r["idx"].astype(np.int64)
+        vals = np.take_along_axis(g, idx, -1)
         max_abs = max(max_abs, float(np.abs(vals - r["val"]).max()))
-        agree += int((g.argmax(-1) == r["idx"][:, 0]).sum())
+        hit = g.argmax(-1) == idx[:, 0]
+        agree += int(hit.sum())
         n_pos += g.shape[0]
+        if noise is not None:
+            lr, lg = _log_softmax(r["val"].astype(np.float64)), _log_softmax(vals.astype(np.float64))
+            klds.append((np.exp(lr) * (lr - lg)).sum(-1))
+            confident = (r["val"][:, 0] - r["val"][:, 1]) > noise if r["val"].shape[1] > 1 else np.ones_like(hit)
+            conf_hits += int(hit[confident].sum())
+            n_conf += int(confident.sum())
     limit, min_top1 = THRESHOLDS[kind]
     top1 = agree / max(n_pos, 1)
     failures = []
+    out = {"positions": n_pos, "max_abs_diff_topk": max_abs, "top1_agreement": top1}
     if limit is not None and max_abs > limit:
         failures.append(f"max |Δ logits| (top-{TOP_K_REFERENCE}) {max_abs:.3g} > {limit:g}")
-    if top1 < min_top1:
+    if noise is not None and klds:
+        max_mean, max_p99, _ = KLD_THRESHOLDS[kind]
+        kld = np.concatenate(klds)
+        conf_top1 = conf_hits / n_conf if n_conf else 1.0
+        out.update(kld_topk_mean=float(kld.mean()), kld_topk_p99=float(np.percentile(kld, 99)),
+                   confident_positions=n_conf, top1_agreement_confident=conf_top1)
+        if out["kld_topk_mean"] > max_mean:
+            failures.append(f"mean KL divergence over the top-{TOP_K_REFERENCE} {out['kld_topk_mean']:.3g} > {max_mean:g}")
+        if out["kld_topk_p99"] > max_p99:
+            failures.append(f"p99 KL divergence over the top-{TOP_K_REFERENCE} {out['kld_topk_p99']:.3g} > {max_p99:g}")
+        if conf_top1 < min_top1:
+            failures.append(f"top-1 agreement where the reference margin > {noise:g}: {conf_top1:.2%} "
+                            f"< {min_top1:.0%} ({n_conf} positions)")
+    elif top1 < min_top1:
         failures.append(f"top-1 agreement {top1:.2%} < {min_top1:.0%}")
-    return {"positions": n_pos, "max_abs_diff_topk": max_abs, "top1_agreement": top1,
-            "failures": failures, "passed": not failures}
+    return {**out, "failures": failures, "passed": not failures}
 
 
 def raise_if_failed(result: dict, what: str, directory: Path | None) -> None:

@@ -63,10 +63,9 @@ def test_full_finetune_exports_verifies_generates(base, qtype, trained, real_sit
     # a run's final/ directory keeps its registry link
     assert m["source"]["origin"]["run"] == Path(res["run_dir"]).name
     assert m["source"]["origin"]["registry_version"] == res["model_version"] is not None
-    # signature, every file hash, GGUF structure.  (Not --parity: its offline re-run still judges raw top-1
-    # against the old per-type floors, which these near-random models miss; the export's KLD parity above
-    # is the judgement.  Reported to the owner of parity.py.)
-    p = cli("verify", str(out), "--json", home=home)
+    # signature, every file hash, GGUF structure, and parity re-run offline against the stored reference,
+    # judged as the export judged it (KLD + confident top-1 for these near-random models)
+    p = cli("verify", str(out), "--parity", "--json", home=home)
     assert p.returncode == 0, p.stderr[-3000:]
     assert json.loads(p.stdout)["artifact_id"] == m["artifact_id"]
     if qtype == "q4_k_m":
