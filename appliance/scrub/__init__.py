@@ -51,7 +51,7 @@ def _load_worker(settings, secret: bytes, learned=None) -> None:
     if learned is not None:  # a site model: (crfsuite bytes, card), decrypted by the caller
         from appliance.scrub.learned import Detector
 
-        detector = Detector(*learned) if getattr(settings, "learned", "default") != "off" else False
+        detector = Detector(*learned) if getattr(settings, "learned", "off") != "off" else False
     _W["engine"] = DetectionEngine(settings, learned=detector)
     _W["sur"] = Surrogates(secret, settings)
 

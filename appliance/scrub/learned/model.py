@@ -155,7 +155,7 @@ def default_model() -> tuple[bytes, dict]:
 
 def load_detector(settings) -> Detector | None:
     """The detector the settings ask for: the shipped default, or None for ``scrub.learned = "off"``."""
-    if getattr(settings, "learned", "default") == "off":
+    if getattr(settings, "learned", "off") == "off":
         return None
     model, card = default_model()
     return Detector(model, card)
