@@ -32,13 +32,14 @@ def generate(artifact: Path, prompt: str, public_keys: Mapping[str, Any], *, max
 def _stream(path: Path, prompt: str, max_tokens: int, temperature: float, top_p: float,
             seed: int) -> Iterator[str]:
     from appliance._internal.quiet import third_party_verbose
-    from appliance.export.llama_runtime import context_length, llama_threads, require_llama_cpp
+    from appliance.export.llama_runtime import context_length, llama_threads, prepare_text, require_llama_cpp
 
     llama_cpp = require_llama_cpp()
     llm = llama_cpp.Llama(model_path=str(path), n_ctx=context_length(path), n_threads=llama_threads(),
                           verbose=third_party_verbose(), seed=seed)
     try:
-        for chunk in llm.create_completion(prompt, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+        for chunk in llm.create_completion(prepare_text(llm, prompt), max_tokens=max_tokens,
+                                           temperature=temperature, top_p=top_p,
                                            stream=True, seed=seed):
             text = chunk["choices"][0]["text"]
             if text:

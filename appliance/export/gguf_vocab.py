@@ -30,21 +30,46 @@ _DEEPSEEK3_RES = (r"\p{N}{1,3}", "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+",
 _MULTI_SPLIT_PRE = {_DEEPSEEK3_RES: "deepseek-v3"}
 
 # Normalizers that change nothing llama.cpp's BPE path would see: an empty Sequence (DeepSeek's tokenizer.json
-# carries one) or a Sequence of such.  Anything else (NFC, Lowercase, Replace, ...) changes the text before BPE.
+# carries one) or a Sequence of such.  A Unicode normalization form (Qwen2/Qwen2.5's tokenizer.json carries NFC)
+# is a pure function of the text that llama.cpp does not apply: it is accepted, recorded in the GGUF under
+# NORMALIZER_KEY, and the appliance's runtimes (parity, generate, serve) apply it to the text before llama.cpp
+# tokenizes it (:func:`normalize_text`).  Anything else (Lowercase, Replace, Strip, Prepend, ...) is refused.
+UNICODE_FORMS = ("NFC", "NFD", "NFKC", "NFKD")
+NORMALIZER_KEY = "appliance.tokenizer.normalizer"
 
 
-def _normalizer_changes_text(norm: dict | None) -> str | None:
-    """The name of the first normalizer in ``norm`` that would change tokenization, or None."""
+def _normalizer_steps(norm: dict | None) -> list[str]:
+    """The normalizer names in ``norm``, flattened (empty Sequences contribute nothing)."""
     if not norm:
-        return None
+        return []
     kind = norm.get("type")
     if kind == "Sequence":
-        for sub in norm.get("normalizers") or []:
-            name = _normalizer_changes_text(sub)
-            if name:
-                return name
-        return None
-    return kind or "unknown"
+        return [name for sub in norm.get("normalizers") or [] for name in _normalizer_steps(sub)]
+    return [kind or "unknown"]
+
+
+def unicode_form(norm: dict | None) -> str | None:
+    """The one Unicode normalization form ``norm`` applies (None: none), or :class:`UsageError` naming the
+    normalizer that would change tokenization in a way llama.cpp cannot reproduce."""
+    steps = _normalizer_steps(norm)
+    changing = [s for s in steps if s not in UNICODE_FORMS]
+    if changing:
+        raise UsageError(f"tokenizer.json has a {changing[0]} normalizer; llama.cpp's BPE path does not apply it, "
+                         "so the GGUF would tokenize differently",
+                         hint="use the tokenizer without that normalizer (byte-level BPE; a Unicode form such as "
+                              "NFC alone is accepted)")
+    if len(set(steps)) > 1:
+        raise UsageError(f"tokenizer.json chains the normalizers {' + '.join(steps)}; only one Unicode form is "
+                         "reproduced at run time", hint="keep a single NFC/NFKC normalizer")
+    return steps[0] if steps else None
+
+
+def normalize_text(text: str, form: str | None) -> str:
+    """``text`` as the HF tokenizer's normalizer sees it (``form`` read from the GGUF's NORMALIZER_KEY)."""
+    import unicodedata
+
+    return unicodedata.normalize(form, text) if form in UNICODE_FORMS else text
+
 
 # gguf TokenType values (kept literal so this module does not import gguf at import time)
 NORMAL, CONTROL, USER_DEFINED, UNUSED = 1, 3, 4, 5
@@ -60,15 +85,12 @@ class Vocab:
     add_bos: bool = False
     add_eos: bool = False
     chat_template: str | None = None
+    normalizer: str | None = None  # a Unicode form the runtime applies before llama.cpp tokenizes (NFC, ...)
 
 
 def choose_pre_tokenizer(tj: dict) -> str:
     """llama.cpp ``tokenizer.ggml.pre`` name for a tokenizer.json, or :class:`UsageError` if none matches."""
-    changing = _normalizer_changes_text(tj.get("normalizer"))
-    if changing:
-        raise UsageError(f"tokenizer.json has a {changing} normalizer; llama.cpp's BPE path does not apply it, "
-                         "so the GGUF would tokenize differently",
-                         hint="use the tokenizer without that normalizer (byte-level BPE)")
+    unicode_form(tj.get("normalizer"))  # refuses a normalizer llama.cpp cannot reproduce, by name
     pre = tj.get("pre_tokenizer") or {}
     parts = pre.get("pretokenizers", []) if pre.get("type") == "Sequence" else [pre]
     kinds = [p.get("type") for p in parts]
@@ -137,7 +159,8 @@ def read_vocab(model_dir: Path, vocab_size: int) -> Vocab:
     jinja = model_dir / "chat_template.jinja"  # read first, as transformers does: a run's own template is here
     template = jinja.read_text(encoding="utf-8") if jinja.is_file() else tcfg.get("chat_template")
     return Vocab(tokens=tokens, token_types=token_types, merges=merges, pre=pre, special_ids=special,
-                 add_bos=add_bos, add_eos=add_eos, chat_template=template if isinstance(template, str) else None)
+                 add_bos=add_bos, add_eos=add_eos, chat_template=template if isinstance(template, str) else None,
+                 normalizer=unicode_form(tj.get("normalizer")))
 
 
 def _probe_added_specials(model_dir: Path, special: dict[str, int]) -> tuple[bool, bool]:
@@ -173,3 +196,5 @@ def add_vocab(writer, vocab: Vocab) -> None:
     writer.add_add_eos_token(vocab.add_eos)
     if vocab.chat_template:
         writer.add_chat_template(vocab.chat_template)
+    if vocab.normalizer:
+        writer.add_string(NORMALIZER_KEY, vocab.normalizer)

@@ -59,6 +59,20 @@ def load_llama(gguf_path: Path, n_ctx: int = 512, logits_all: bool = True, threa
                            type_v=llama_cpp.GGML_TYPE_F32)
 
 
+def text_form(llm) -> str | None:
+    """The Unicode normalization form the GGUF's tokenizer applies before BPE (None: none); see gguf_vocab."""
+    from appliance.export.gguf_vocab import NORMALIZER_KEY
+
+    return (getattr(llm, "metadata", None) or {}).get(NORMALIZER_KEY)
+
+
+def prepare_text(llm, text: str) -> str:
+    """``text`` as the HF tokenizer would see it after its normalizer (llama.cpp applies none itself)."""
+    from appliance.export.gguf_vocab import normalize_text
+
+    return normalize_text(text, text_form(llm))
+
+
 def quantize(src: Path, dst: Path, qtype: str) -> None:
     """Re-quantize ``src`` GGUF into ``dst`` with llama.cpp (K-quants)."""
     try:

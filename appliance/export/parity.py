@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from appliance.errors import IntegrityError
-from appliance.export.llama_runtime import llama_threads, load_llama, require_llama_cpp
+from appliance.export.llama_runtime import llama_threads, load_llama, prepare_text, require_llama_cpp
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ PROMPTS = (
     "Nurse on call documented fall precautions",
 )
 # Tokenization is also checked on strings that exercise bytes the BPE never merged.
-TOKENIZATION_ONLY = ("naïve café — 😀 résumé", "  leading spaces\tand tabs\n\n", "Ünïcödé 123456789 x²")
+TOKENIZATION_ONLY = ("naïve café — 😀 résumé", "  leading spaces\tand tabs\n\n", "Ünïcödé 123456789 x²",
+                     "Jose\u0301 Mu\u0308ller, decomposed accents")  # NFD input: a normalizing tokenizer differs
 
 #: type → (max |Δ| limit or None, minimum top-1 agreement)
 THRESHOLDS = {
@@ -215,8 +216,11 @@ def llama_side(gguf_path: Path, prompts=PROMPTS) -> dict:
     # a token is at least one byte: the longest prompt in bytes (+ BOS/EOS) bounds the context parity needs
     llm = load_llama(gguf_path, n_ctx=max([PARITY_CTX] + [len(p.encode("utf-8")) + 4 for p in prompts]))
     try:
-        ids = [list(llm.tokenize(p.encode("utf-8"), add_bos=True, special=False)) for p in prompts]
-        extra = [list(llm.tokenize(p.encode("utf-8"), add_bos=True, special=False)) for p in TOKENIZATION_ONLY]
+        # the runtime's own path: the tokenizer's Unicode form (if any) first, then llama.cpp's tokenizer
+        ids = [list(llm.tokenize(prepare_text(llm, p).encode("utf-8"), add_bos=True, special=False))
+               for p in prompts]
+        extra = [list(llm.tokenize(prepare_text(llm, p).encode("utf-8"), add_bos=True, special=False))
+                 for p in TOKENIZATION_ONLY]
         logits = [_llama_logits(llm, x) for x in ids]
     finally:
         llm.close()

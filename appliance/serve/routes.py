@@ -72,6 +72,27 @@ def _set_piece(chunk: dict, chat: bool, text: str) -> dict:
     return out
 
 
+def _apply_text_form(llm, kwargs: dict[str, Any], chat: bool) -> None:
+    """The tokenizer's Unicode form (NFC for Qwen2-family tokenizers), applied to the request's text the way
+    the HF tokenizer applies it before BPE: llama.cpp itself does not normalize."""
+    from appliance.export.llama_runtime import prepare_text, text_form
+
+    if not text_form(llm):
+        return
+    if chat:
+        for m in kwargs.get("messages") or []:
+            if isinstance(m.get("content"), str):
+                m["content"] = prepare_text(llm, m["content"])
+            elif isinstance(m.get("content"), list):
+                for part in m["content"]:
+                    if isinstance(part, dict) and isinstance(part.get("text"), str):
+                        part["text"] = prepare_text(llm, part["text"])
+    elif isinstance(kwargs.get("prompt"), str):
+        kwargs["prompt"] = prepare_text(llm, kwargs["prompt"])
+    elif isinstance(kwargs.get("prompt"), list):
+        kwargs["prompt"] = [prepare_text(llm, p) if isinstance(p, str) else p for p in kwargs["prompt"]]
+
+
 async def _generate(request: Request, body, chat: bool):
     from llama_cpp import LogitsProcessorList, StoppingCriteriaList
     from llama_cpp.server.app import prepare_request_resources
@@ -112,6 +133,7 @@ async def _generate(request: Request, body, chat: bool):
         kwargs["logits_processor"] = LogitsProcessorList([end_at_deadline])
     else:
         kwargs["stopping_criteria"] = StoppingCriteriaList([past_deadline])
+    _apply_text_form(llm, kwargs, chat)
     try:
         prepare_request_resources(body, lambda _m=None: llm, None, kwargs)
         fn = llm.create_chat_completion if chat else llm.create_completion

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from appliance.errors import UsageError
-from appliance.export.gguf_vocab import choose_pre_tokenizer
+from appliance.export.gguf_vocab import choose_pre_tokenizer, unicode_form
 
 # Clinical text that stresses a pre-tokenizer: digits/decimals, units, vitals, Unicode names, CJK, emoji,
 # runs of spaces, tabs, newlines, special tokens (each tokenizer's own, appended below).
@@ -72,10 +72,90 @@ def test_noop_normalizers_accepted():
                                                                           "normalizers": []}]})) == "gpt-2"
 
 
-@pytest.mark.parametrize("kind", ["NFC", "Lowercase", "Replace"])
+@pytest.mark.parametrize("kind", ["Lowercase", "Replace", "Strip", "Prepend"])
 def test_changing_normalizer_refused_by_name(kind):
     with pytest.raises(UsageError, match=kind):
         choose_pre_tokenizer(_tj({"type": "Sequence", "normalizers": [{"type": kind}]}))
+    with pytest.raises(UsageError, match=kind):  # hidden behind an accepted Unicode form
+        choose_pre_tokenizer(_tj({"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": kind}]}))
+
+
+def test_unicode_form_accepted_and_recorded():
+    """NFC (what Qwen2/Qwen2.5's tokenizer.json carries) is reproduced at run time, so it is accepted; two
+    different forms chained are not."""
+    assert choose_pre_tokenizer(_tj({"type": "NFC"})) == "gpt-2"
+    assert unicode_form({"type": "Sequence", "normalizers": [{"type": "NFKC"}]}) == "NFKC"
+    assert unicode_form({"type": "Sequence", "normalizers": []}) is None
+    with pytest.raises(UsageError, match="NFC \\+ NFD"):
+        unicode_form({"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "NFD"}]})
+
+
+DECOMPOSED = ("Jose\u0301 Mu\u0308ller-N\u0303u\u0301n\u0303ez", "caf\u0065\u0301 re\u0301sume\u0301",
+              "Zoe\u0308 \u212b \ufb01 x\u00b2")
+
+
+@pytest.mark.llamacpp
+def test_nfc_tokenizer_tokenizes_like_hf_through_the_runtime(qwen_real, tmp_path):
+    """A Qwen2.5-style tokenizer.json (the real Qwen2 vocabulary with its NFC normalizer): llama.cpp does not
+    normalize, so decomposed input tokenizes differently raw; through the appliance's runtime path (the form
+    recorded in the GGUF, applied before llama.cpp tokenizes) it equals the HF tokenizer on every string."""
+    pytest.importorskip("llama_cpp")
+    import shutil
+
+    import llama_cpp
+    from tokenizers import Tokenizer
+
+    from gguf import GGUFReader
+
+    from appliance.export.gguf_vocab import NORMALIZER_KEY
+    from appliance.export.gguf_writer import write_gguf
+    from appliance.export.llama_runtime import prepare_text
+
+    model_dir = tmp_path / "qwen25"
+    shutil.copytree(qwen_real, model_dir)
+    tj = json.loads((model_dir / "tokenizer.json").read_text())
+    tj["normalizer"] = {"type": "NFC"}
+    (model_dir / "tokenizer.json").write_text(json.dumps(tj))
+    out = tmp_path / "m.gguf"
+    write_gguf(model_dir, out, "f16", json.loads((model_dir / "config.json").read_text()))
+    field = GGUFReader(str(out)).fields[NORMALIZER_KEY]
+    assert bytes(field.parts[field.data[0]]).decode() == "NFC"
+    hf = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    llm = llama_cpp.Llama(model_path=str(out), vocab_only=True, verbose=False)
+    try:
+        raw_differs = 0
+        for text in HARD + DECOMPOSED + SPECIAL_STRINGS["qwen_real"]:
+            want = hf.encode(text, add_special_tokens=False).ids
+            got = list(llm.tokenize(prepare_text(llm, text).encode("utf-8"), add_bos=False, special=True))
+            assert got == want, (text, got[:20], want[:20])
+            raw = list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+            raw_differs += raw != want
+        assert raw_differs >= len(DECOMPOSED)  # without the runtime's normalization these would not match
+    finally:
+        llm.close()
+
+
+@pytest.mark.llamacpp
+def test_nfc_tokenizer_exports_with_parity(qwen_real, site, tmp_path):
+    """The whole export of a Qwen2 carrying an NFC normalizer: parity (tokenization of decomposed text
+    included) passes and the user's tokenizer.json is not rewritten."""
+    pytest.importorskip("llama_cpp")
+    import hashlib
+    import shutil
+
+    from appliance.export import export_gguf
+
+    model_dir = tmp_path / "qwen25"
+    shutil.copytree(qwen_real, model_dir)
+    tj = json.loads((model_dir / "tokenizer.json").read_text())
+    tj["normalizer"] = {"type": "NFC"}
+    (model_dir / "tokenizer.json").write_text(json.dumps(tj))
+    before = hashlib.sha256((model_dir / "tokenizer.json").read_bytes()).hexdigest()
+    home, keys = site
+    export_gguf(str(model_dir), "f16", home=home, signer=keys.signer, out_dir=tmp_path / "out")
+    parity = json.loads((tmp_path / "out" / "parity.json").read_text())
+    assert parity["passed"] and parity["tokenization_identical"], parity["failures"]
+    assert hashlib.sha256((model_dir / "tokenizer.json").read_bytes()).hexdigest() == before
 
 
 
