@@ -6,7 +6,10 @@ pre-tokenizer hash table), so the checkpoint carries two tokenizers trained on t
 ``tokenizer.model`` — which the converter's llama path reads first and accepts without a hash check — and the
 byte-level BPE ``tokenizer.json`` the appliance uses.  Weights, config and output type are identical.
 
-The appliance figure is the whole CLI command: GGUF write + llama.cpp/PyTorch parity + manifest + signature.
+The appliance figure is the whole CLI command: GGUF write + llama.cpp/PyTorch parity + manifest + signature,
+twice: on the checkpoint as saved by transformers (a foreign base: the PyTorch reference is computed during the
+export, in a child process), and on the same checkpoint as ``appliance train`` leaves it (the trainer stores the
+reference beside the model, bound to the files' SHA-256, and the export reuses it: ``ratio_trained``).
 The writer alone (in-process) is reported too, and the export's own phase marks (``phases`` in its --json:
 seconds since the export began when the GGUF was written, llama.cpp's half of parity was done, the hashes
 were ready, the PyTorch reference arrived, the artifact was signed), to show where the time goes.  The
@@ -129,6 +132,19 @@ def main() -> None:
         t_peer, _ = run([sys.executable, str(conv_dir / "convert_hf_to_gguf.py"), str(ckpt),
                          "--outtype", args.type, "--outfile", str(work / "peer.gguf")], env)
 
+        # The same checkpoint as `appliance train` leaves it: the trainer stores the PyTorch reference beside
+        # the model it writes (bound to the files' SHA-256; see appliance/_internal/parity_reference.py), so the
+        # export of a trained model reuses it.  Computed here by the trainer's own function, outside the timing,
+        # as training computes it; the peer's figure above is for the same weights.
+        from appliance._internal.parity_reference import write_stored_reference
+
+        with contextlib.redirect_stdout(sys.stderr):
+            write_stored_reference(ckpt)
+        t_trained, out_trained = run([sys.executable, "-m", "appliance", "export", "gguf", "--model", str(ckpt),
+                                      "--type", args.type, "-o", str(work / "art-trained"), "--passphrase-file",
+                                      str(work / "pw"), "--json"], env)
+        trained_parity = json.loads((work / "art-trained" / "parity.json").read_text())
+
         from appliance.export.gguf_writer import write_gguf
 
         cfg = json.loads((ckpt / "config.json").read_text())
@@ -151,6 +167,9 @@ def main() -> None:
             # seconds since the export began (after CLI start-up, unlock and source resolution), per phase
             "appliance_phases_s": reported.get("phases"), "appliance_in_command_s": reported.get("seconds"),
             "parity": manifest["parity"], "peer": str(conv_dir / "convert_hf_to_gguf.py"),
+            # the checkpoint as the trainer writes it (reference stored with it), same peer figure
+            "appliance_export_trained_s": round(t_trained, 2), "ratio_trained": round(t_trained / t_peer, 3),
+            "trained_reference": trained_parity.get("reference"), "trained_parity_passed": trained_parity["passed"],
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)

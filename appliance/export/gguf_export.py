@@ -51,6 +51,7 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         raise_if_failed,
         torch_reference,
     )
+    from appliance._internal.parity_reference import stored_reference
     from appliance.export.llama_runtime import quantize
     from appliance.export.source import resolve_source
     from appliance.sign import prepare_signing
@@ -69,7 +70,11 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         b = ArtifactBuilder("gguf", qtype, src.version or src.path.name, out_dir=out_dir, home=home)
         # A fresh CLI process overlaps the PyTorch reference (mostly importing transformers) with the writer;
         # a process that has transformers loaded already (tests, the demo) computes it in-process, cheaper.
-        background = BackgroundReference(src.path) if parity and "transformers" not in sys.modules else None
+        # The trainer stores the reference beside the models it writes, bound to their hashes: read now (cheap),
+        # checked against the hashes the manifest computes anyway; without one the child process starts now.
+        stored = stored_reference_file(src.path) if parity else None
+        background = BackgroundReference(src.path) if parity and stored is None \
+            and "transformers" not in sys.modules else None
         target = b.path(MODEL_FILE)
         name = src.version or src.path.name
         if qtype == "q4_k_m":
@@ -92,11 +97,22 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         prepare_signing()
         mark("hashes ready")
         if parity:
-            reference = background.result() if background is not None else torch_reference(src.path)
+            reference, reference_from = None, "computed at export"
+            if stored is not None:
+                known = {"config.json": source["config_sha256"], "tokenizer.json": source["tokenizer_sha256"],
+                         **source["weights_sha256"]}
+                reference, why = stored_reference(src.path, known)
+                if reference is None:  # edited since training, or other prompts: recompute from these files
+                    log.warning("not using the stored parity reference: %s; computing it afresh", why)
+                else:
+                    reference_from = why
+            if reference is None:
+                reference = background.result() if background is not None else torch_reference(src.path)
             background = None
             mark("PyTorch reference ready")
             result = gguf_parity(src.path, target, qtype, reference_out=b.path(REFERENCE_FILE), reference=reference,
                                  llama=ours)
+            result["reference"] = reference_from
             write_json(b.path(PARITY_FILE), result)
             if not result["passed"]:
                 audit_export(home, "export.gguf", {"source": name, "type": qtype, "failures": result["failures"]},
@@ -119,6 +135,14 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
                                        "model_sha256": manifest["files"][MODEL_FILE]["sha256"],
                                        "parity_passed": bool(result and result["passed"])}, signer)
     return manifest
+
+
+def stored_reference_file(model_dir: Path) -> Path | None:
+    """The trainer's stored parity reference beside ``model_dir``'s files, if there is one (not yet checked)."""
+    from appliance._internal.parity_reference import STORED_REFERENCE
+
+    path = Path(model_dir) / STORED_REFERENCE
+    return path if path.is_file() else None
 
 
 def audit_export(home: Home | None, action: str, obj: dict, signer: Any, outcome: str = "ok") -> None:

@@ -17,22 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
+from appliance._internal.parity_reference import (
+    PROMPTS,
+    TOKENIZATION_ONLY,
+    load_full_reference,
+    save_full_reference,
+)
+from appliance._internal.parity_reference import torch_reference as compute_reference
 from appliance.errors import IntegrityError
 from appliance.export.llama_runtime import llama_threads, load_llama, prepare_text, require_llama_cpp
 
 log = logging.getLogger(__name__)
-
-PROMPTS = (
-    "Patient reports mild chest pain and shortness of breath.",
-    "The resident ordered a CBC and BMP; follow-up in 2 weeks.",
-    "Blood pressure 128/84, temperature 38.2 C, no acute distress!",
-    "Attending notes:\nmetformin 500 mg BID,  insulin sliding scale?",
-    "Radiology recommends an MRI of the knee. Day 12, bed 7.",
-    "Nurse on call documented fall precautions",
-)
-# Tokenization is also checked on strings that exercise bytes the BPE never merged.
-TOKENIZATION_ONLY = ("naïve café — 😀 résumé", "  leading spaces\tand tabs\n\n", "Ünïcödé 123456789 x²",
-                     "Jose\u0301 Mu\u0308ller, decomposed accents")  # NFD input: a normalizing tokenizer differs
 
 #: type → (max |Δ| limit or None, minimum top-1 agreement)
 THRESHOLDS = {
@@ -83,27 +78,9 @@ def _llama_logits(llm, ids: list[int]) -> np.ndarray:
 
 
 def torch_reference(model_dir: Path, prompts=PROMPTS) -> dict:
-    """HF tokenizer ids and float32 PyTorch logits for ``prompts`` (the ground truth)."""
-    import torch
-    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
-
-    # tokenizer.json as written is the truth: AutoTokenizer would swap in an architecture-specific
-    # pre-tokenizer for some model types (transformers 5 rebuilds e.g. Qwen2Tokenizer's pipeline).
-    torch.set_num_threads(llama_threads())  # same reason as llama.cpp: an oversubscribed pool stalls
-    tok = PreTrainedTokenizerFast.from_pretrained(str(model_dir), local_files_only=True)
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32, local_files_only=True)
-    model.eval()
-    ids, logits = [], []
-    with torch.no_grad():
-        for p in prompts:
-            x = tok(p, add_special_tokens=True)["input_ids"]
-            ids.append(list(map(int, x)))
-            logits.append(model(torch.tensor([x])).logits[0].float().numpy())
-    extra = [list(map(int, tok(p, add_special_tokens=True)["input_ids"])) for p in TOKENIZATION_ONLY]
-    return {"prompts": list(prompts), "ids": ids, "logits": logits, "extra_ids": extra}
+    """HF tokenizer ids and float32 PyTorch logits for ``prompts`` (the ground truth), on llama's thread count
+    (an oversubscribed pool stalls while the writer runs beside it)."""
+    return compute_reference(model_dir, prompts, threads=llama_threads())
 
 
 def compare_logits(ref_logits: list[np.ndarray], got_logits: list[np.ndarray], kind: str) -> dict:
@@ -178,7 +155,7 @@ class BackgroundReference:
                 raise IntegrityError(f"the PyTorch reference process failed (exit {rc})",
                                      hint="free memory and export again; re-run with -vv",
                                      details=[line for line in tail.splitlines() if line.strip()][-8:])
-            return _load_full_reference(self._out)
+            return load_full_reference(self._out)[0]
         finally:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
@@ -190,25 +167,6 @@ class BackgroundReference:
             self._proc.wait()
         self._err.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
-
-
-def _save_full_reference(path: Path, ref: dict) -> None:
-    arrays = {"n": np.array(len(ref["ids"]))}
-    for i, (ids, lg) in enumerate(zip(ref["ids"], ref["logits"])):
-        arrays[f"ids_{i}"] = np.array(ids, dtype=np.int64)
-        arrays[f"logits_{i}"] = lg.astype(np.float32)
-    for i, ids in enumerate(ref["extra_ids"]):
-        arrays[f"extra_{i}"] = np.array(ids, dtype=np.int64)
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
-
-
-def _load_full_reference(path: Path) -> dict:
-    with np.load(path) as z:
-        n = int(z["n"])
-        extra = sorted((k for k in z.files if k.startswith("extra_")), key=lambda k: int(k.split("_")[1]))
-        return {"prompts": list(PROMPTS), "ids": [z[f"ids_{i}"].tolist() for i in range(n)],
-                "logits": [z[f"logits_{i}"] for i in range(n)], "extra_ids": [z[k].tolist() for k in extra]}
 
 
 def llama_side(gguf_path: Path, prompts=PROMPTS) -> dict:
@@ -341,4 +299,4 @@ def raise_if_failed(result: dict, what: str, directory: Path | None) -> None:
 if __name__ == "__main__":  # the BackgroundReference worker: python -m appliance.export.parity MODEL_DIR OUT.npz
     import sys
 
-    _save_full_reference(Path(sys.argv[2]), torch_reference(Path(sys.argv[1])))
+    save_full_reference(Path(sys.argv[2]), torch_reference(Path(sys.argv[1])))

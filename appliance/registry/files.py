@@ -22,6 +22,7 @@ from typing import Any
 
 from appliance._internal import crypto
 from appliance._internal.atomic import fsync_tree
+from appliance._internal.parity_reference import STORED_REFERENCE
 from appliance._internal.hashing import canonical_json, sha256_bytes, sha256_file, sha256_tree
 from appliance.errors import InputError, IntegrityError
 
@@ -34,6 +35,7 @@ _UNSIGNED = {MANIFEST, SIGNATURE, PUBKEY}
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 # Files of a HF snapshot worth keeping; anything else (READMEs, images, optimizer states) is left behind.
 _KEEP_SUFFIXES = (".json", ".safetensors", ".txt", ".model", ".jinja", ".tiktoken")
+_KEEP_NAMES = {STORED_REFERENCE}  # the trainer's hash-bound parity reference (export reuses it)
 
 
 def check_snapshot(src: Path) -> list[Path]:
@@ -56,7 +58,7 @@ def check_snapshot(src: Path) -> list[Path]:
         if p.name.endswith(_PICKLE_SUFFIXES):
             pickles.append(str(rel))
             continue
-        if p.name.endswith(_KEEP_SUFFIXES) and p.name not in _UNSIGNED:
+        if (p.name.endswith(_KEEP_SUFFIXES) or p.name in _KEEP_NAMES) and p.name not in _UNSIGNED:
             files.append(p)
     if not any(f.name.endswith(".safetensors") for f in files):
         hint = "convert the weights to safetensors first" if pickles else "check the directory"

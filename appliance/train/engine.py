@@ -539,6 +539,7 @@ class Trainer:
         if not snapshot:
             atomic_write(staging / "selection.json", json.dumps({"selected": "last_step", "step": self.step},
                                                                  indent=1, sort_keys=True))
+        store_parity_reference(staging)
         fsync_tree(staging)
         if name == "final":
             self._replace_final(staging)
@@ -550,6 +551,17 @@ class Trainer:
         if rng is not None:
             set_rng_state(rng)
         return extra
+
+
+def store_parity_reference(model_dir: Path) -> None:
+    """The export's PyTorch reference, computed now from the files just written (torch and transformers are
+    loaded already) and bound to their hashes; export reuses it instead of importing both again."""
+    from appliance._internal.parity_reference import write_stored_reference
+
+    try:
+        write_stored_reference(model_dir)
+    except Exception as e:  # noqa: BLE001 - an optimisation: export computes the reference itself without it
+        log.warning("parity reference not stored with %s (%s); export will compute it", model_dir.name, e)
 
 
 def live_tensor_bytes(engine) -> int:
