@@ -151,6 +151,31 @@ def _unknown_places(v: str, L) -> list[Entity]:
 _AMBIGUOUS_STATES = frozenset(["MS", "PA", "OR", "IN", "ME", "CO", "OK", "MA", "MD", "DE", "OH", "NP", "DO", "ID", "HI", "LA", "AL"])
 
 
+def _plausible_city_state(v: str, m: re.Match, mode: str, L) -> bool:
+    """A "City ST" match without a ZIP: is it an address, or prose before an abbreviation?
+
+    Real notes end lines and sentences with words that are also postal codes: "wean as tolerated" (AS),
+    "R/O for MI", "head CT", "no stool / GU".  The city and its state share a line, and unless the city is
+    a known one, a comma sits between them ("Lochearn, MD"), and a one-word city is not clinical or
+    everyday vocabulary.
+    """
+    from appliance.scrub.vocabulary import is_vocabulary_word
+
+    gap = v[m.end("city") : m.start("state")]
+    if "\n" in gap:
+        return False
+    city = m.group("city")
+    if city.lower() in L.cities:
+        return True
+    if "," not in gap and len(m.group("state")) <= 2:
+        return False  # "Head CT", "for MI": a full state name ("Ohio") needs no comma
+    words = re.findall(r"[A-Za-z]+", city)
+    if mode == UPPER:
+        words = [w.upper() for w in words]
+    # "Lake City, FL": a comma and two words is an address whatever the words
+    return ("," in gap and len(words) > 1) or not all(is_vocabulary_word(w) for w in words)
+
+
 class ClinicalAddressRecognizer(ClinicalRecognizer):
     """Street addresses (US and common foreign forms), PO boxes, city + state, counties, ZIP codes, cities."""
 
@@ -196,6 +221,8 @@ class ClinicalAddressRecognizer(ClinicalRecognizer):
             # (compared upper-cased: the title-cased view of an ALL-CAPS note reads "Md", "Id")
             # ambiguous postal codes (multiple sclerosis, physician assistant, ...) need a gazetteer city
             if len(state) == 2 and state.upper() in _AMBIGUOUS_STATES and not m.group("zip") and city.lower() not in L.cities:
+                continue
+            if not m.group("zip") and not _plausible_city_state(v, m, note.mode, L):
                 continue
             cs, _ce = m.span("city")
             # a capitalised sentence word before the city ("Lives in Springfield, IL") is trimmed by the gazetteer
