@@ -219,8 +219,7 @@ def train(
 
         from appliance.train.launcher import check_loopback
 
-        if node is None and recipe.run.master_port is None:  # a fixed port is not probed (the launcher won't either)
-            check_loopback()  # after the cheap refusals, before tokenizing the corpus, which takes long
+        check_loopback()  # after the cheap refusals, before tokenizing the corpus, which takes long
         chat_stats: dict[str, int] = {}
         if recipe.data.format == "chat":
             arrays, chat_stats = chatmod.prepare(tok, rdict["data"], source, manifest,

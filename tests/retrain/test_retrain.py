@@ -16,7 +16,8 @@ import pytest
 from appliance import registry
 from appliance.config import GateSection, RetrainSection
 
-pytestmark = pytest.mark.slow
+# train() probes loopback in-process before it launches the ranks: these tests allow loopback only
+pytestmark = [pytest.mark.slow, pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
 
 PASS = b"retrain test passphrase"
 STEPS = 20
