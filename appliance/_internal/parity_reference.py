@@ -18,8 +18,6 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
-
 from appliance._internal.hashing import sha256_file
 
 log = logging.getLogger(__name__)
@@ -67,6 +65,8 @@ def torch_reference(model_dir: Path, prompts=PROMPTS, threads: int | None = None
 
 
 def save_full_reference(path: Path, ref: dict, binding: dict[str, str] | None = None) -> None:
+    import numpy as np
+
     arrays = {"n": np.array(len(ref["ids"]))}
     for i, (ids, lg) in enumerate(zip(ref["ids"], ref["logits"])):
         arrays[f"ids_{i}"] = np.array(ids, dtype=np.int64)
@@ -82,6 +82,8 @@ def save_full_reference(path: Path, ref: dict, binding: dict[str, str] | None = 
 
 def load_full_reference(path: Path) -> tuple[dict, dict | None]:
     """The reference in ``path`` and its binding metadata (None for an unbound one)."""
+    import numpy as np
+
     with np.load(path, allow_pickle=False) as z:
         n = int(z["n"])
         extra = sorted((k for k in z.files if k.startswith("extra_")), key=lambda k: int(k.split("_")[1]))
@@ -129,7 +131,7 @@ def stored_reference(model_dir: Path, known: dict[str, str] | None = None) -> tu
         return None, f"{STORED_REFERENCE} was computed on other prompts"
     now = binding(Path(model_dir), known)
     if meta.get("binding") != now:
-        changed = sorted(set(now) ^ set(meta.get("binding") or {}) |
-                         {k for k in now if (meta.get("binding") or {}).get(k) != now[k]})
+        old = meta.get("binding") or {}
+        changed = sorted(k for k in set(now) | set(old) if now.get(k) != old.get(k))
         return None, f"{STORED_REFERENCE} does not match the files ({', '.join(changed)[:120]} changed)"
     return ref, "stored with the model, bound by SHA-256"

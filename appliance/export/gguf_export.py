@@ -51,7 +51,7 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         raise_if_failed,
         torch_reference,
     )
-    from appliance._internal.parity_reference import stored_reference
+    from appliance._internal.parity_reference import STORED_REFERENCE, stored_reference
     from appliance.export.llama_runtime import quantize
     from appliance.export.source import resolve_source
     from appliance.sign import prepare_signing
@@ -72,8 +72,8 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         # a process that has transformers loaded already (tests, the demo) computes it in-process, cheaper.
         # The trainer stores the reference beside the models it writes, bound to their hashes: read now (cheap),
         # checked against the hashes the manifest computes anyway; without one the child process starts now.
-        stored = stored_reference_file(src.path) if parity else None
-        background = BackgroundReference(src.path) if parity and stored is None \
+        stored = parity and (src.path / STORED_REFERENCE).is_file()
+        background = BackgroundReference(src.path) if parity and not stored \
             and "transformers" not in sys.modules else None
         target = b.path(MODEL_FILE)
         name = src.version or src.path.name
@@ -98,7 +98,7 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         mark("hashes ready")
         if parity:
             reference, reference_from = None, "computed at export"
-            if stored is not None:
+            if stored:
                 known = {"config.json": source["config_sha256"], "tokenizer.json": source["tokenizer_sha256"],
                          **source["weights_sha256"]}
                 reference, why = stored_reference(src.path, known)
@@ -135,14 +135,6 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
                                        "model_sha256": manifest["files"][MODEL_FILE]["sha256"],
                                        "parity_passed": bool(result and result["passed"])}, signer)
     return manifest
-
-
-def stored_reference_file(model_dir: Path) -> Path | None:
-    """The trainer's stored parity reference beside ``model_dir``'s files, if there is one (not yet checked)."""
-    from appliance._internal.parity_reference import STORED_REFERENCE
-
-    path = Path(model_dir) / STORED_REFERENCE
-    return path if path.is_file() else None
 
 
 def audit_export(home: Home | None, action: str, obj: dict, signer: Any, outcome: str = "ok") -> None:

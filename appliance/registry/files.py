@@ -22,8 +22,8 @@ from typing import Any
 
 from appliance._internal import crypto
 from appliance._internal.atomic import fsync_tree
-from appliance._internal.parity_reference import STORED_REFERENCE
 from appliance._internal.hashing import canonical_json, sha256_bytes, sha256_file, sha256_tree
+from appliance._internal.parity_reference import STORED_REFERENCE
 from appliance.errors import InputError, IntegrityError
 
 MANIFEST = "MANIFEST.json"

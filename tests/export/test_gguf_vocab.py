@@ -90,6 +90,17 @@ def test_unicode_form_accepted_and_recorded():
         unicode_form({"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "NFD"}]})
 
 
+def _nfc_copy(model_dir, dst):
+    """A copy of ``model_dir`` whose tokenizer.json carries Qwen2.5's NFC normalizer."""
+    import shutil
+
+    shutil.copytree(model_dir, dst)
+    tj = json.loads((dst / "tokenizer.json").read_text())
+    tj["normalizer"] = {"type": "NFC"}
+    (dst / "tokenizer.json").write_text(json.dumps(tj))
+    return dst
+
+
 DECOMPOSED = ("Jose\u0301 Mu\u0308ller-N\u0303u\u0301n\u0303ez", "caf\u0065\u0301 re\u0301sume\u0301",
               "Zoe\u0308 \u212b \ufb01 x\u00b2")
 
@@ -100,8 +111,6 @@ def test_nfc_tokenizer_tokenizes_like_hf_through_the_runtime(qwen_real, tmp_path
     normalize, so decomposed input tokenizes differently raw; through the appliance's runtime path (the form
     recorded in the GGUF, applied before llama.cpp tokenizes) it equals the HF tokenizer on every string."""
     pytest.importorskip("llama_cpp")
-    import shutil
-
     import llama_cpp
     from tokenizers import Tokenizer
 
@@ -111,11 +120,7 @@ def test_nfc_tokenizer_tokenizes_like_hf_through_the_runtime(qwen_real, tmp_path
     from appliance.export.gguf_writer import write_gguf
     from appliance.export.llama_runtime import prepare_text
 
-    model_dir = tmp_path / "qwen25"
-    shutil.copytree(qwen_real, model_dir)
-    tj = json.loads((model_dir / "tokenizer.json").read_text())
-    tj["normalizer"] = {"type": "NFC"}
-    (model_dir / "tokenizer.json").write_text(json.dumps(tj))
+    model_dir = _nfc_copy(qwen_real, tmp_path / "qwen25")
     out = tmp_path / "m.gguf"
     write_gguf(model_dir, out, "f16", json.loads((model_dir / "config.json").read_text()))
     field = GGUFReader(str(out)).fields[NORMALIZER_KEY]
@@ -141,15 +146,10 @@ def test_nfc_tokenizer_exports_with_parity(qwen_real, site, tmp_path):
     included) passes and the user's tokenizer.json is not rewritten."""
     pytest.importorskip("llama_cpp")
     import hashlib
-    import shutil
 
     from appliance.export import export_gguf
 
-    model_dir = tmp_path / "qwen25"
-    shutil.copytree(qwen_real, model_dir)
-    tj = json.loads((model_dir / "tokenizer.json").read_text())
-    tj["normalizer"] = {"type": "NFC"}
-    (model_dir / "tokenizer.json").write_text(json.dumps(tj))
+    model_dir = _nfc_copy(qwen_real, tmp_path / "qwen25")
     before = hashlib.sha256((model_dir / "tokenizer.json").read_bytes()).hexdigest()
     home, keys = site
     export_gguf(str(model_dir), "f16", home=home, signer=keys.signer, out_dir=tmp_path / "out")
