@@ -51,10 +51,10 @@ def gguf_cmd(
     """GGUF for llama.cpp, with tokenizer embedded; parity vs PyTorch is checked before signing."""
     from appliance.export import export_gguf
 
-    home = get_home()
-    keys = unlock(passphrase_file, home)
-    emit(export_gguf(model, qtype, home=home, signer=keys.signer, out_dir=output, keep_failed=keep_failed),
-         json_out, _render)
+    home = get_home().require_initialized()
+    # the passphrase is asked for (and its key derived) while the PyTorch reference process starts up
+    emit(export_gguf(model, qtype, home=home, unlock=lambda: unlock(passphrase_file, home).signer, out_dir=output,
+                     keep_failed=keep_failed), json_out, _render)
 
 
 @app.command("onnx")

@@ -11,7 +11,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from appliance.errors import IntegrityError, UsageError
 from appliance.home import Home
@@ -29,12 +29,14 @@ def gguf_inventory(path: Path) -> dict:
     return inventory(path)
 
 
-def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_dir: Path | None = None,
-                parity: bool = True, keep_failed: bool = False) -> dict:
+def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any = None, out_dir: Path | None = None,
+                parity: bool = True, keep_failed: bool = False, unlock: Callable[[], Any] | None = None) -> dict:
     """Export ``model`` (registry version or HF dir) as a signed GGUF artifact; returns its manifest.
 
-    On any failure the ``.partial`` staging directory is removed, unless ``keep_failed`` (then a failed
-    parity leaves it, unsigned, with ``parity.json`` for inspection)."""
+    ``signer`` signs the artifact; or ``unlock`` returns it, called once the PyTorch reference process has
+    started, so that the passphrase's key derivation (or a person typing it) overlaps the reference.  On any
+    failure the ``.partial`` staging directory is removed, unless ``keep_failed`` (then a failed parity leaves
+    it, unsigned, with ``parity.json`` for inspection)."""
     from appliance.export.artifact import (
         PARITY_FILE,
         REFERENCE_FILE,
@@ -75,6 +77,10 @@ def export_gguf(model: str, qtype: str, *, home: Home | None, signer: Any, out_d
         stored = parity and (src.path / STORED_REFERENCE).is_file()
         background = BackgroundReference(src.path) if parity and not stored \
             and "transformers" not in sys.modules else None
+        if unlock is not None:
+            signer = unlock()
+        if signer is None:
+            raise UsageError("export_gguf needs a signer (or unlock)")
         target = b.path(MODEL_FILE)
         name = src.version or src.path.name
         if qtype == "q4_k_m":

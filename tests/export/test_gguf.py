@@ -140,6 +140,24 @@ def test_cli_export_gguf_json(tiny_models, site, site_passphrase_file, tmp_path,
     assert v.returncode == 0, v.stderr
 
 
+def test_cli_wrong_passphrase_leaves_nothing(tiny_models, site, tmp_path, cli):
+    """The passphrase is read after the PyTorch reference process starts (its key derivation overlaps it): a
+    wrong one still exits with the keyring's error, and leaves no artifact, no .partial and no reference child."""
+    import subprocess
+
+    home, _ = site
+    out = tmp_path / "cli-wrong"
+    wrong = tmp_path / "wrong-passphrase"
+    wrong.write_text("not the passphrase\n")
+    p = cli("export", "gguf", "--model", str(tiny_models("llama")), "--type", "f32", "-o", str(out),
+            "--passphrase-file", str(wrong), home=home)
+    assert p.returncode == 5 and "wrong passphrase" in p.stderr, p.stderr[-2000:]
+    assert not out.exists()
+    assert not list(tmp_path.glob("**/*.partial"))
+    left = subprocess.run(["pgrep", "-f", "appliance.export.parity"], capture_output=True, text=True).stdout
+    assert not left.strip(), left
+
+
 def test_lora_merge_keeps_tokenizer_bytes(tiny_models, tmp_path):
     """The merged copy carries the user's tokenizer files byte for byte (never re-saved by transformers)."""
     import torch
