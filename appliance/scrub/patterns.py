@@ -17,7 +17,7 @@ ORD_WORDS = (
     "thirtieth|thirty-first"
 )
 DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
-YEAR = r"(?:(?:19|20)\d{2}|'\d{2})"
+YEAR = r"(?:(?:18|19|20)\d{2}|'\d{2})"  # 18xx: a confused patient's "march 21, 1899" is still a date
 TIME = r"(?:\s*(?:at\s+)?(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s*[AaPp]\.?[Mm]\.?)?)"
 
 # month-name dates; flags are IGNORECASE only for the upper/lower-case views, so "may" stays a verb in normal text
@@ -71,6 +71,18 @@ DATE_NUMERIC = re.compile(
 )
 # month and year: "07/2019", "8/2022" (the month is a date element)
 MONTH_YEAR = re.compile(r"(?<![\w/.-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\w/]|\.\d)")
+# month and two-digit year where the year cannot be a day ("CABG 1/78", "s/p UTI 6/85"); a percentage after it
+# ("PS 5/40%") is a vent setting
+MONTH_YY = re.compile(r"(?<![\w/.,+-])(?P<m>0?[1-9]|1[0-2])/(?P<y>3[2-9]|[4-9]\d)(?![\w/%]|\.\d|\s*%)")
+# a full date or a month/year glued to a word or a sentence's full stop ("labs on10/14/82", "fx4/97",
+# "transferred to Q7.8/31"): the letter before it is checked by the recognizer
+GLUED_DATE = re.compile(
+    r"(?<=[A-Za-z])(?:(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01])/(?:\d{2}|(?:19|20)\d{2})"
+    r"|(?:0?[1-9]|1[0-2])/(?:3[2-9]|[4-9]\d))(?![\w/%]|\.\d|\s*%)"
+    r"|(?<=[A-Za-z]\.)(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?:/(?:\d{2}|(?:19|20)\d{2}))?(?![\w/%]|\.\d|\s*%)"
+)
+# m/d.yy ("11/21.93"): a mixed separator typed in a hurry
+DATE_MIXED = re.compile(r"(?<![\w/.,+-])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\.\d{2}(?![\w/.%]|\s*%)")
 # a month name in any case with a four-digit year: "sober since may 2021", "listed since oct 2021"
 MONTH_YEAR_TEXT = re.compile(rf"(?i)\b(?:{MONTHS_FULL}|{MONTHS_ABBR})\.?,?\s+(?:19|20)\d{{2}}\b")
 DATE_MD = re.compile(r"(?<![\w/.,+-])(?<!\d:)(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\w/]|\.\d|\s*(?:mg|mcg|ml|g|units?|tabs?|tablets?|caps?|mmhg|strength|murmur|pain|score|scale|dose|doses|cup|of|ns|normal|hrs?|hours?|days?|weeks?|time(?!\s+(?:in|out)\b)|times)\b)", re.IGNORECASE)

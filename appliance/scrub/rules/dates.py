@@ -50,6 +50,12 @@ class ClinicalDateRecognizer(ClinicalRecognizer):
         for m in P.MONTH_YEAR.finditer(v):
             if not P.NOT_DATE_BEFORE.search(v[max(0, m.start() - 40) : m.start()]):
                 out.append(Entity(m.start(), m.end(), "DATE", 0.8))
+        # "CABG 1/78", "fx4/97", "labs on10/14/82", "11/21.93": month/two-digit year, glued and mixed forms
+        for rx in (P.MONTH_YY, P.GLUED_DATE, P.DATE_MIXED):
+            for m in rx.finditer(v):
+                if P.NOT_DATE_BEFORE.search(v[max(0, m.start() - 40) : m.start()]) or UNIT_AFTER.match(v, m.end()):
+                    continue
+                out.append(Entity(m.start(), m.end(), "DATE", 0.75))
         for m in P.MONTH_YEAR_TEXT.finditer(v):
             out.append(Entity(m.start(), m.end(), "DATE", 0.85))
         for m in P.DATE_MD.finditer(v):
@@ -118,7 +124,7 @@ _MONTHS_NO_MAY = "january|february|march|april|june|july|august|september|octobe
 _MONTH_AFTER_IN = re.compile(rf"(?i)\b(?:in|since|until|till|by|early|late|mid|end\s+of|beginning\s+of)\s+(?P<m>{_MONTHS_NO_MAY})\b(?!\s+\d)")
 _MID_MONTH = re.compile(rf"(?i)\b(?:mid|early|late)-(?:{P.MONTHS_FULL}|{P.MONTHS_ABBR})\b")
 _MON_DAY_LOWER = re.compile(r"\b(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?\s+(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?\b(?![/:.]?\d)")
-_THE_NTH = re.compile(r"(?i)\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|on|by|until|since)\s+(?:the\s+)(?P<d>(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th))\b(?!\s+(?:grade|percentile|day|week|floor|time|dose|cycle|visit))")
+_THE_NTH = re.compile(r"(?i)\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|on|by|until|since|it'?s|it\s+is|today\s+is)\s+(?:the\s+)(?P<d>(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th))\b(?!\s+(?:grade|percentile|day|week|floor|time|dose|cycle|visit))")
 
 
 def month_words(text: str, v: str, mode: str) -> list[Entity]:

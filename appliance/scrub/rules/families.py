@@ -16,7 +16,9 @@ from appliance.scrub.rules.ids import labelled_numbers, loose_cards
 from appliance.scrub.rules.name_roles import cell_names, label_names, quoted, role_next, role_paren
 from appliance.scrub.rules.places import floor_after_street, place_cues, places
 from appliance.scrub.rules.signatures import messages_and_signatures, name_cred
+from appliance.scrub.rules.transfers import transfer_sites
 from appliance.scrub.types import Entity
+from appliance.scrub.vocabulary import clinical_vocab
 
 
 class ClinicalRuleFamilyRecognizer(ClinicalRecognizer):
@@ -56,4 +58,5 @@ def find_families(note: Note) -> list[Entity]:
     out += age_years(v)
     out += floor_after_street(v)
     out += the_nth(v)
+    out += transfer_sites(note.text, v, mode, L, clinical_vocab())
     return out

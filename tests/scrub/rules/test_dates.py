@@ -41,3 +41,34 @@ def test_dates_found(found, text, value):
 )
 def test_dates_negative(found, text, frag):
     assert not any(frag in v for v, t in found(text)), found(text)
+
+
+# real ICU notes write a history's dates as month/two-digit year, glued to a word, or with a stray full stop
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("PMH: CAD, CABG 1/78 c/b sternal wound infection.", "1/78"),
+        ("S/P UTI 6/85. SHE PRESENTED TO THE ER.", "6/85"),
+        ("prostate CA, s/p pelvic fx4/97, right arm fx 5/97.", "4/97"),
+        ("hct 28.2 am labs on10/14/82 to hct 30 post transfusion", "10/14/82"),
+        ("Did well, transferred to Quartermain.8/31. Readmitted to unit 9/3.", "8/31"),
+        ("11/21.93 \nneuro: pt alert oriented x3", "11/21.93"),
+        ('s/o: "i\'m at the general hospital. it\'s the 11th." pt now oriented', "11th"),
+        ("not oriented to place. stated march 21, 1899 then corrected self", "1899"),
+    ],
+)
+def test_history_dates_found(found, text, value):
+    assert covered(found(text), value), found(text)
+
+
+@pytest.mark.parametrize(
+    "text, frag",
+    [
+        ("Vent: CPAP PS 5/40% overnight, tolerating well.", "5/40"),
+        ("SIMV 600x12/5/40%, ABG 7.34/45/90.", "45/90"),
+        ("Gave 1/50 mg of narcan.", "1/50"),
+        ("BCx2/4 bottles positive.", "2/4"),
+    ],
+)
+def test_history_dates_negative(found, text, frag):
+    assert not any(frag in v for v, t in found(text)), found(text)
