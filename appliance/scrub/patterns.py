@@ -81,6 +81,8 @@ GLUED_DATE = re.compile(
     r"|(?:0?[1-9]|1[0-2])/(?:3[2-9]|[4-9]\d))(?![\w/%]|\.\d|\s*%)"
     r"|(?<=[A-Za-z]\.)(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?:/(?:\d{2}|(?:19|20)\d{2}))?(?![\w/%]|\.\d|\s*%)"
 )
+# a two-digit year with a trailing apostrophe after a history item ("CVA 74'", "CHOLECYSTECTOMY 77'")
+YEAR_APOS = re.compile(r"(?<=[A-Za-z] )\d{2}'(?![\w'])")
 # m/d.yy ("11/21.93"): a mixed separator typed in a hurry
 DATE_MIXED = re.compile(r"(?<![\w/.,+-])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\.\d{2}(?![\w/.%]|\s*%)")
 # a month name in any case with a four-digit year: "sober since may 2021", "listed since oct 2021"

@@ -51,7 +51,7 @@ class ClinicalDateRecognizer(ClinicalRecognizer):
             if not P.NOT_DATE_BEFORE.search(v[max(0, m.start() - 40) : m.start()]):
                 out.append(Entity(m.start(), m.end(), "DATE", 0.8))
         # "CABG 1/78", "fx4/97", "labs on10/14/82", "11/21.93": month/two-digit year, glued and mixed forms
-        for rx in (P.MONTH_YY, P.GLUED_DATE, P.DATE_MIXED):
+        for rx in (P.MONTH_YY, P.GLUED_DATE, P.DATE_MIXED, P.YEAR_APOS):
             for m in rx.finditer(v):
                 if P.NOT_DATE_BEFORE.search(v[max(0, m.start() - 40) : m.start()]) or UNIT_AFTER.match(v, m.end()):
                     continue

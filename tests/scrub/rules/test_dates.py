@@ -55,6 +55,7 @@ def test_dates_negative(found, text, frag):
         ("11/21.93 \nneuro: pt alert oriented x3", "11/21.93"),
         ('s/o: "i\'m at the general hospital. it\'s the 11th." pt now oriented', "11th"),
         ("not oriented to place. stated march 21, 1899 then corrected self", "1899"),
+        ("HTN. DM W RETINOPATHY. CVA 74'. CHOLECYSTECTOMY 77'.", "74'"),
     ],
 )
 def test_history_dates_found(found, text, value):

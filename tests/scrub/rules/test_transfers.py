@@ -18,6 +18,10 @@ from tests.scrub.conftest import covered
         ("Started IV insulin per U Maryland scale, FS 114 at 6pm.", "U Maryland"),
         ("Pt recieved from university of grayslake hospital, intubated with 7.5 ett.", "university of grayslake hospital"),
         ("EXTUBATED AT OSH. TRANSFERRED TO PA ED. INTUBATED FOR RESP DISTRESS.", "PA"),
+        ("PLAN: STABLE DAY. TRANSFER TODAY TO COCONUT 2 WHEN BED AVAILABLE.", "COCONUT 2"),
+        ("Cardiac arrest called To central 6 At 0455. Pt was found unresponsive.", "central 6"),
+        ("accept note: 83 yo female admitted to SJ 01/17 s/p fall at home, hip fx.", "SJ"),
+        ("Gtt titrated per H South scale overnight, FS 140.", "H South"),
     ],
 )
 def test_transfer_sites_found(found, text, value):
@@ -32,6 +36,8 @@ def test_transfer_sites_found(found, text, value):
         ("ADMITTED TO CSRU S/P CABG X3. TRANSFERRED FROM OSH ED.", "CSRU"),
         ("PT RETURNED TO THE FLOOR AT 1400, SENT TO EP LAB TOMORROW.", "EP"),
         ("pt sent to the er from home, brought to ct.", "er"),
+        ("WEAN TO CPAP 5 OVERNIGHT. TRANSFER TO FLOOR 2 WHEN STABLE.", "FLOOR"),
+        ("Start heparin per C Diff protocol? no - per pharmacy.", "Diff"),
     ],
 )
 def test_transfer_units_not_facilities(found, text, frag):
