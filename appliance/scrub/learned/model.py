@@ -40,7 +40,7 @@ DEFAULT_CARD = "scrub/crf-default.json"
 STRUCTURED = frozenset(
     ["PHONE", "FAX", "EMAIL", "URL", "IP_ADDRESS", "SSN", "MRN", "HEALTH_PLAN", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE", "BIOMETRIC", "ZIP"]
 )
-DEFAULT_THRESHOLD = 0.1
+DEFAULT_THRESHOLD = 0.05
 DEFAULT_VETO_FLOOR = 0.01
 NER = "spacy_ner"
 _JOIN = frozenset(["", " ", "-", "/", ".", ". ", ", ", "'", "'s ", "&", " & ", "  "])

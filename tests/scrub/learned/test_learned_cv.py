@@ -32,8 +32,8 @@ def test_stacking_beats_rules_under_patient_cv(subset):
     cv = cross_validate(recs, runs, k=2, params={"max_iterations": 40})
     rules = score(recs, cv["rules"])["overall"]
     crf = score(recs, cv["predictions"])["overall"]
-    # measured on the whole dev set (5-fold): rules 0.847 recall / 0.105 char precision / 3.2% non-PHI replaced,
-    # rules + CRF 0.917 / 0.517 / 0.40%; this fifth with 2 folds and fewer iterations sits lower
+    # measured on the whole dev set (5-fold, 2026-12-05): rules 0.942 recall / 0.167 char precision / 2.1% non-PHI
+    # replaced, rules + CRF 0.965 / 0.550 / 0.37%; this fifth with 2 folds and fewer iterations sits lower
     assert crf["char_precision"] >= 2 * rules["char_precision"] and crf["char_precision"] >= 0.25, (rules, crf)
     assert crf["non_phi_replaced"] <= min(0.015, rules["non_phi_replaced"] / 2), (rules, crf)
     assert crf["recall"] >= rules["recall"] - 0.1, (rules, crf)
