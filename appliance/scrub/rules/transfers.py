@@ -43,7 +43,6 @@ _LETTER_TERMS = frozenset("diff difficile line lines fib flutter dimer spine wav
 _UNIV_LOWER = re.compile(
     r"\buniversity\s+of\s+(?P<p>[a-z]+(?:\s[a-z]+)?)\s+(?:hospital|hosp|medical\s+center|med\s+center)\b"
 )
-_UNITS = frozenset("icu ccu micu sicu csru nicu picu ed er ew or ir ct osh snf ltac rehab tcu cath ems the".split())
 # a named ward: a word and a one-digit number after a transfer ("TRANSFER TODAY TO COCONUT 2", "to oak 2",
 # "called To central 6"); the word is no clinical vocabulary ("to floor 2", "wean to cpap 5") and no unit follows
 _WARD = re.compile(
@@ -51,11 +50,12 @@ _WARD = re.compile(
     r"(?P<f>[A-Za-z][a-z]{2,}|[A-Z]{3,})\s?(?P<n>\d)(?![\w/.%:-]|\.\d)"
 )
 _WARD_STOP = frozenset("floor bed room day pod week hour ps peep cpap bipap level grade step stage type unit icu".split())
-# hospital units, services and staff that follow a movement verb and are not a facility
-_NOT_FACILITY = frozenset(
-    "icu ccu micu sicu csru ctic cticu tsicu nicu picu cvicu cvu cvicu ficu vicu hcu sdu pcu imc imu ed er ew or ir "
-    "ct mri mra ep gi hd pacu cath osh snf ltac ltach rehab tcu nh alf vna ems ama ob l&d md rn np pa ho team home "
-    "us usa am pm noc".split()
+# the hospital's own units, and an outside hospital not named ("OSH ED"): never a facility before a unit
+_UNITS = frozenset("icu ccu micu sicu csru nicu picu ed er ew or ir ct osh snf ltac rehab tcu cath ems".split())
+# ...nor after a movement verb, with more units, services and staff ("sent to EP", "seen by PA")
+_NOT_FACILITY = _UNITS | frozenset(
+    "ctic cticu tsicu cvicu cvu ficu vicu hcu sdu pcu imc imu mri mra ep gi hd pacu ltach nh alf vna ama ob l&d "
+    "md rn np pa ho team home us usa am pm noc".split()
 )
 
 
@@ -78,10 +78,11 @@ def transfer_sites(text: str, v: str, mode: str, L, clinical: frozenset[str]) ->
         if w not in clinical and w not in _WARD_STOP and not UNIT_AFTER.match(text, m.end()):
             out.append(Entity(m.start("f"), m.end("n"), "FACILITY", 0.65))
     if mode != LOWER:
-        # before a unit the initials may spell a clinical abbreviation too ("TRANSFERRED TO PA ED")
+        # before a unit the initials may spell a clinical abbreviation too ("TRANSFERRED TO PA ED"); "TO THE ED"
+        # lets the pattern read THE as the initials
         for m in _BEFORE_UNIT.finditer(text):
             w = plain(m.group("f"))
-            if w not in _UNITS and not w.endswith("cu") and (mode != UPPER or w not in L.english_common):
+            if w not in _UNITS and w != "the" and not w.endswith("cu") and (mode != UPPER or w not in L.english_common):
                 out.append(Entity(m.start("f"), m.end("f"), "FACILITY", 0.7))
         for m in _MC.finditer(text):
             if _is_initials(m.group("f"), mode, L, clinical):
@@ -91,7 +92,7 @@ def transfer_sites(text: str, v: str, mode: str, L, clinical: frozenset[str]) ->
                 continue
             out.append(Entity(m.start(), m.end("p"), "FACILITY", 0.7))
     for m in _BEFORE_UNIT_LOWER.finditer(text):
-        if plain(m.group("f")) not in clinical and plain(m.group("f")) not in L.english_common and m.group("f") not in ("the", "an"):
+        if plain(m.group("f")) not in clinical and plain(m.group("f")) not in L.english_common:
             out.append(Entity(m.start("f"), m.end("f"), "FACILITY", 0.6))
     for m in _UNIV_LOWER.finditer(text):
         out.append(Entity(m.start(), m.end(), "FACILITY", 0.7))
